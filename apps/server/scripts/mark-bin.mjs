@@ -1,0 +1,4 @@
+// Makes the CLI executable after `tsc`, which keeps the shebang but not the mode.
+import { chmodSync } from 'node:fs';
+
+chmodSync(new URL('../dist/cli.js', import.meta.url), 0o755);
