@@ -1,28 +1,62 @@
 /**
- * Process entry: `node dist/main.js`. Reads the environment once, starts the server, and shuts
- * down cleanly on SIGTERM/SIGINT. Everything else takes its dependencies as parameters.
+ * Process entry: `node dist/main.js`. Reads the environment once, opens the store (taking the
+ * database lock), starts the server, and shuts down cleanly on SIGTERM/SIGINT.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from './config.js';
+import { resolveKeys } from './dev-secrets.js';
 import { loadWidgetScript } from './http/widget-script.js';
+import { createLogger } from './log.js';
 import { createPosternServer } from './server.js';
+import { openSqliteStore, StoreLockedError } from './store/sqlite.js';
 
-/** Starts the server from the process environment; exits non-zero on bad configuration. */
+/** Starts the server from the environment; sets a non-zero exit code on bad configuration. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const result = loadConfig(env);
+  const log = createLogger((line) => process.stdout.write(line));
+  const result = loadConfig(env, { readFile: (path) => readFileSync(path) });
   if (!result.ok) {
     for (const error of result.errors) console.error(`postern: ${error}`);
     process.exitCode = 1;
     return;
   }
-  const server = createPosternServer({ config: result.config, widget: loadWidgetScript() });
-  const port = await server.listen();
-  console.log(`postern: listening on http://${result.config.host ?? 'localhost'}:${port}`);
+  const { config } = result;
+  for (const warning of result.warnings) console.error(`postern: warning: ${warning}`);
 
+  let store: ReturnType<typeof openSqliteStore>;
+  try {
+    store = openSqliteStore({ path: config.db });
+  } catch (error) {
+    if (error instanceof StoreLockedError) {
+      console.error(`postern: POSTERN_DB: ${error.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+  const { keys, generated } = resolveKeys(config);
+  if (generated.length > 0) {
+    console.error(`postern: development secrets in use for: ${generated.join(', ')}`);
+  }
+  const server = await createPosternServer({
+    config,
+    keys,
+    store,
+    widget: loadWidgetScript(),
+    log,
+  });
+  const port = await server.listen();
+  log.info('listening', { port, host: config.host ?? null, production: config.production });
+
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    console.log(`postern: ${signal}, shutting down`);
-    void server.close().then(() => process.exit(0));
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting_down', { signal });
+    void server
+      .close()
+      .then(() => store.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

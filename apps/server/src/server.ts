@@ -1,67 +1,224 @@
 /**
- * The HTTP server: probes and the script-tag build. The API and WebSocket endpoints mount here.
+ * Wires the server: HTTP routes (probes, the script-tag build, the API) and the WebSocket
+ * endpoints over one store. Everything it needs is passed in; `main.ts` reads the environment.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Paths, versionedWidgetPath } from '@postern/protocol';
+import type { Duplex } from 'node:stream';
+import {
+  CloseCode,
+  formatRetryHint,
+  HTTP_BODY_MAX_BYTES,
+  MINUTE_WINDOW_MS,
+  MSG_RATE_WINDOW_MS,
+  Paths,
+  versionedWidgetPath,
+} from '@postern/protocol';
 import type { Config } from './config.js';
+import { ErrorCode, PosternError } from './errors.js';
+import { createApi, isApiPath } from './http/api.js';
+import { appRoutes } from './http/app-routes.js';
+import { sendJson } from './http/respond.js';
+import { widgetRoutes } from './http/widget-routes.js';
 import { latestHeaders, versionedHeaders, type WidgetScript } from './http/widget-script.js';
-
-export interface PosternServer {
-  readonly http: Server;
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number>;
-  /** Stops accepting, marks the server not ready and closes idle connections. */
-  close(): Promise<void>;
-}
+import type { Logger } from './log.js';
+import { clientKey, resolveClientIp } from './security/client-ip.js';
+import { createCapacity, createOpenCounter, createSocketSlots } from './security/open-counters.js';
+import { createRateTable } from './security/rate-table.js';
+import { loadRevocations, type Revocations } from './security/revocations.js';
+import { createTokenService, type KeySet, type TokenService } from './security/tokens.js';
+import { createRefreshTokenKit } from './sessions/refresh-tokens.js';
+import { createSiteAccess } from './sessions/site-access.js';
+import { createWidgetSessions } from './sessions/widget-session.js';
+import type { Store } from './store/types.js';
+import { createSocketRegistry, type SocketRegistry } from './ws/registry.js';
+import { createUpgrader } from './ws/upgrade.js';
 
 export interface ServerDeps {
   readonly config: Config;
+  /** Resolved keys (configured, or generated for development). */
+  readonly keys: { readonly site: KeySet; readonly visitor: KeySet; readonly operator: KeySet };
+  readonly store: Store;
   readonly widget: WidgetScript;
+  readonly log: Logger;
+  readonly now?: () => number;
 }
 
-const API_HEADERS = {
-  'Content-Type': 'application/json; charset=utf-8',
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-} as const;
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, API_HEADERS).end(JSON.stringify(body));
+export interface PosternServer {
+  readonly http: Server;
+  readonly tokens: TokenService;
+  readonly revocations: Revocations;
+  readonly registry: SocketRegistry;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting, closes every socket with 1001 and waits for the HTTP server. */
+  close(): Promise<void>;
 }
 
-/** Creates the server without binding it. */
-export function createPosternServer({ config, widget }: ServerDeps): PosternServer {
+/** Ids with 128 random bits (≥ 122 required), URL-safe. */
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Attempts this far over `POSTERN_CONN_RATE` are refused before the upgrade (bare 429). */
+const FAR_OVER_FACTOR = 4;
+
+const RAW_400 = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+export async function createPosternServer(deps: ServerDeps): Promise<PosternServer> {
+  const { config, store, widget, log } = deps;
+  const now = deps.now ?? Date.now;
+  const limits = config.limits;
+  const tokens = createTokenService({
+    keys: deps.keys,
+    issuer: config.issuer,
+    visitorTtlS: limits.POSTERN_VISITOR_TTL_S,
+    now,
+    randomId: newId,
+  });
+  const revocations = await loadRevocations(store);
+  const registry = createSocketRegistry();
+  revocations.onRevoke((revocation) => {
+    const closed = registry.applyRevocation(revocation);
+    log.info('revocation_applied', { target_kind: revocation.kind, sockets_closed: closed });
+  });
+
+  const rate = (limit: number, windowMs = MINUTE_WINDOW_MS) =>
+    createRateTable({ limit, windowMs, maxKeys: limits.POSTERN_LIMITER_MAX_KEYS, now });
+  const httpRate = rate(limits.POSTERN_HTTP_RATE);
+  const connRate = rate(limits.POSTERN_CONN_RATE);
+  const sessionIpRate = rate(limits.POSTERN_SESSION_RATE);
+  const sessionSiteRate = rate(limits.POSTERN_SITE_SESSION_RATE);
+  const capacity = createCapacity({ limit: limits.POSTERN_MAX_SOCKETS });
+  const slots = createSocketSlots({
+    global: capacity,
+    perIp: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_IP }),
+    perDialog: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_DIALOG }),
+    perVisitor: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_VISITOR }),
+    perOperator: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_OPERATOR }),
+  });
+
+  const clientOf = (req: IncomingMessage) => {
+    const resolved = resolveClientIp(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      config.trustProxy,
+    );
+    return { ip: resolved.ip, key: clientKey(resolved.ip, limits.POSTERN_IPV6_PREFIX) };
+  };
+  const admit = (table: typeof httpRate, key: string) => {
+    if (!table.hit(key).allowed) throw new PosternError(ErrorCode.RATE_LIMITED, 'session rate');
+  };
+
+  const siteAccess = createSiteAccess({ store, tokens, revocations, now });
+  const sessions = createWidgetSessions({
+    store,
+    tokens,
+    revocations,
+    siteAccess,
+    refreshTokens: createRefreshTokenKit(deps.keys.visitor.current),
+    newId,
+    now,
+    refreshIdleMs: limits.POSTERN_REFRESH_IDLE_S * 1000,
+    refreshMaxMs: limits.POSTERN_REFRESH_MAX_S * 1000,
+    refreshGraceMs: limits.POSTERN_REFRESH_GRACE_MS,
+    admitNewSession: (siteId) => admit(sessionSiteRate, siteId),
+  });
+  const api = createApi({
+    routes: [
+      ...widgetRoutes({
+        sessions,
+        tokens,
+        revocations,
+        siteAccess,
+        store,
+        bodyMaxBytes: HTTP_BODY_MAX_BYTES,
+        admitNewSessionFrom: (req) => admit(sessionIpRate, clientOf(req).key),
+      }),
+      ...appRoutes({ tokens, revocations, store, bodyMaxBytes: HTTP_BODY_MAX_BYTES, now, log }),
+    ],
+    appOrigins: config.appOrigins,
+    appAllowNoOrigin: config.appAllowNoOrigin,
+    httpRate,
+    clientOf,
+    log,
+  });
+  const upgrader = createUpgrader({
+    connection: {
+      tokens,
+      siteAccess,
+      store,
+      newId,
+      now,
+      revocations,
+      registry,
+      log,
+      authTimeoutMs: limits.POSTERN_AUTH_TIMEOUT_MS,
+      msgRate: limits.POSTERN_MSG_RATE,
+      msgRateWindowMs: MSG_RATE_WINDOW_MS,
+      pingIntervalMs: limits.POSTERN_PING_INTERVAL_MS,
+      maxSessionMs: limits.POSTERN_MAX_SESSION_MS,
+    },
+    connRate,
+    connRateLimit: limits.POSTERN_CONN_RATE,
+    farOverFactor: FAR_OVER_FACTOR,
+    capacity,
+    slots,
+    appOrigins: config.appOrigins,
+    appAllowNoOrigin: config.appAllowNoOrigin,
+    maxFrameBytes: limits.POSTERN_MAX_FRAME_BYTES,
+    clientOf,
+    log,
+  });
+
   let shuttingDown = false;
   const versionedPath = versionedWidgetPath(widget.version);
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    // Only the path matters for routing; the query string is never logged or echoed.
-    const path = (req.url ?? '/').split('?', 1)[0];
+    // Only the path routes; the query string (it may hold a site token) is never logged.
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (readOnly && path === Paths.HEALTHZ) {
-      json(res, 200, { status: 'ok' });
+      sendJson(res, 200, { status: 'ok' });
     } else if (readOnly && path === Paths.READYZ) {
-      json(
-        res,
-        shuttingDown ? 503 : 200,
-        shuttingDown ? { error: 'unavailable' } : { status: 'ready' },
-      );
+      const ready = !shuttingDown && store.healthy();
+      sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { error: 'unavailable' });
     } else if (readOnly && (path === Paths.WIDGET_SCRIPT || path === versionedPath)) {
       const headers = path === versionedPath ? versionedHeaders(widget) : latestHeaders(widget);
       res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : widget.body);
+    } else if (isApiPath(path)) {
+      void api(req, res, path);
     } else {
-      json(res, 404, { error: 'not_found' });
+      sendJson(res, 404, { error: 'not_found' });
     }
   }
 
   const http = createServer(
-    { headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16_384 },
+    {
+      // Slowloris: headers must arrive within 10 s, a whole request within 30 s.
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      maxHeaderSize: 16_384,
+      keepAliveTimeout: 5_000,
+    },
     handle,
   );
-  http.maxHeadersCount = 64;
+  // Extra header lines are dropped, not parsed into objects (a 2,000-line request costs little).
+  http.maxHeadersCount = 100;
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    upgrader.handleUpgrade(req, socket, head),
+  );
+  // Malformed requests get a bare 400 with no parser detail.
+  http.on('clientError', (_error, socket: Duplex) => {
+    if (socket.writable) socket.end(RAW_400);
+    socket.destroy();
+  });
 
   return {
     http,
+    tokens,
+    revocations,
+    registry,
     listen: () =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -74,6 +231,7 @@ export function createPosternServer({ config, widget }: ServerDeps): PosternServ
     close: () =>
       new Promise((resolve) => {
         shuttingDown = true;
+        upgrader.closeAll(CloseCode.GOING_AWAY, formatRetryHint(5_000));
         http.close(() => resolve());
         http.closeIdleConnections();
       }),

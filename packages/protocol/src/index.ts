@@ -6,7 +6,7 @@
  */
 export * from './backoff.js';
 export * from './codes.js';
-export type { FieldRule } from './fields.js';
+export { type FieldRule, isRawObject, type RawObject } from './fields.js';
 export type * from './frames.js';
 export * from './http.js';
 export * from './limits.js';

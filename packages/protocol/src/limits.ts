@@ -44,8 +44,6 @@ export const WEBHOOK_CONCURRENCY = 32;
 /** Defaults of the configurable limits, by environment variable. */
 export const DEFAULTS = Object.freeze({
   POSTERN_PORT: 8787,
-  POSTERN_ISSUER: 'postern',
-  POSTERN_DB: './data/postern.db',
   POSTERN_VISITOR_TTL_S: 900,
   POSTERN_REFRESH_IDLE_S: 604_800,
   POSTERN_REFRESH_MAX_S: 2_592_000,
@@ -75,6 +73,11 @@ export const DEFAULTS = Object.freeze({
 } as const);
 
 export type LimitName = keyof typeof DEFAULTS;
+
+/** Default `iss` of every token (`POSTERN_ISSUER`). */
+export const DEFAULT_ISSUER = 'postern';
+/** Default SQLite database path (`POSTERN_DB`), relative to the working directory. */
+export const DEFAULT_DB = './data/postern.db';
 
 /** Window of `POSTERN_MSG_RATE` (frames per socket). */
 export const MSG_RATE_WINDOW_MS = 10_000;

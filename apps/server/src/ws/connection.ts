@@ -1,0 +1,289 @@
+/**
+ * One WebSocket connection after the upgrade: the first-frame `auth` deadline, frame validation
+ * (SPEC §4 "Frame handling"), the per-socket frame rate, token lifetime and in-band refresh, and
+ * one close funnel that clears every timer and gives every slot back.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type ClientFrame,
+  CloseCode,
+  CloseReason,
+  decodeClientFrame,
+  type ErrorFrame,
+  formatRetryHint,
+  REFRESH_LEAD_MS,
+  type ServerFrame,
+} from '@postern/protocol';
+import type { WebSocket } from 'ws';
+import { errorMapping } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SlotLease } from '../security/open-counters.js';
+import { createSocketFrameRate } from '../security/rate-table.js';
+import type { Revocations } from '../security/revocations.js';
+import type { SiteAccess } from '../sessions/site-access.js';
+import type { Revocation } from '../store/types.js';
+import {
+  type AuthDeps,
+  authenticateOperator,
+  authenticateVisitor,
+  credentialRefs,
+  type Identity,
+  verifyRefresh,
+} from './authenticate.js';
+import type { LiveSocket, SocketRegistry } from './registry.js';
+
+export interface ConnectionDeps extends AuthDeps {
+  readonly revocations: Revocations;
+  readonly siteAccess: SiteAccess;
+  readonly registry: SocketRegistry;
+  readonly log: Logger;
+  readonly authTimeoutMs: number;
+  readonly msgRate: number;
+  readonly msgRateWindowMs: number;
+  readonly pingIntervalMs: number;
+  readonly maxSessionMs: number;
+}
+
+export interface ConnectionContext {
+  readonly endpoint: 'widget' | 'app';
+  /** Normalised `Origin`, or `null` (widget sockets with an invalid one are refused at auth). */
+  readonly origin: string | null;
+  readonly ip: string;
+  readonly lease: SlotLease;
+}
+
+type Phase = 'awaiting_auth' | 'authenticating' | 'ready' | 'closed';
+
+/** Close reason for each revocation kind a socket can be caught by. */
+function revocationReason(socket: LiveSocket, { kind, target }: Revocation): string {
+  if (kind === 'site' || (kind === 'jti' && target === socket.siteJti)) {
+    return CloseReason.SITE_REVOKED;
+  }
+  return kind === 'visitor' ? CloseReason.VISITOR_REVOKED : CloseReason.TOKEN_REVOKED;
+}
+
+/** Runs a connection until it closes. */
+export function runConnection(ws: WebSocket, context: ConnectionContext, deps: ConnectionDeps) {
+  const sessionId = randomUUID();
+  const openedAt = deps.now();
+  const timers = new Set<NodeJS.Timeout>();
+  const frameRate = createSocketFrameRate({
+    limit: deps.msgRate,
+    windowMs: deps.msgRateWindowMs,
+    now: deps.now,
+  });
+  let phase: Phase = 'awaiting_auth';
+  let identity: Identity | null = null;
+  let live: LiveSocket | null = null;
+  let lifetimeTimers: NodeJS.Timeout[] = [];
+  let queue: Promise<void> = Promise.resolve();
+
+  function after(ms: number, fn: () => void): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
+    timers.add(timer);
+    return timer;
+  }
+
+  function send(frame: ServerFrame): void {
+    if (phase !== 'closed') ws.send(JSON.stringify(frame));
+  }
+
+  /** The one way a connection ends, whoever ends it. */
+  function close(code: number, reason: string): void {
+    if (phase === 'closed') return;
+    phase = 'closed';
+    cleanup();
+    ws.close(code, reason);
+    deps.log.debug('ws_close', { session_id: sessionId, code, reason });
+  }
+
+  function cleanup(): void {
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    if (live) deps.registry.remove(live.id);
+    context.lease.release();
+  }
+
+  function fail(error: unknown): void {
+    const mapping = errorMapping(error);
+    if (mapping.close === CloseCode.INTERNAL_ERROR) {
+      deps.log.error('ws_error', { session_id: sessionId, error });
+    }
+    close(mapping.close, mapping.reason);
+  }
+
+  function scheduleLifetime(expiresAt: number): void {
+    for (const timer of lifetimeTimers) {
+      clearTimeout(timer);
+      timers.delete(timer);
+    }
+    const now = deps.now();
+    lifetimeTimers = [
+      after(expiresAt - REFRESH_LEAD_MS - now, () =>
+        send({ type: 'refresh_required', expires_at: expiresAt }),
+      ),
+      after(expiresAt - now, () => close(CloseCode.AUTH_EXPIRED, 'auth_expired')),
+    ];
+  }
+
+  async function authenticate(frame: ClientFrame & { type: 'auth' }): Promise<void> {
+    phase = 'authenticating';
+    const who =
+      context.endpoint === 'widget'
+        ? await authenticateVisitor(deps, frame, context.origin)
+        : await authenticateOperator(deps, frame);
+    // Nothing async below this line: the revocation check and the registration are one step,
+    // so a revocation cannot land between them (SPEC §4).
+    if (phase !== 'authenticating') return;
+    deps.revocations.assertNotRevoked(credentialRefs(who));
+    const refused = context.lease.add(
+      who.kind === 'visitor'
+        ? { dialog: who.dialog.id, visitor: who.visitorId }
+        : { operator: who.operatorId },
+    );
+    if (refused !== null) {
+      close(CloseCode.CONNECTION_LIMIT, 'connection_limit');
+      return;
+    }
+    identity = who;
+    live = {
+      id: sessionId,
+      kind: who.kind,
+      jti: who.jti,
+      ...(who.kind === 'visitor'
+        ? {
+            siteJti: who.siteJti,
+            siteId: who.siteId,
+            visitorId: who.visitorId,
+            dialogId: who.dialog.id,
+          }
+        : { operatorId: who.operatorId }),
+      revoked: (revocation) => {
+        if (live) close(CloseCode.TOKEN_REVOKED, revocationReason(live, revocation));
+      },
+    };
+    deps.registry.add(live);
+    phase = 'ready';
+    clearTimeout(authTimer);
+    timers.delete(authTimer);
+    scheduleLifetime(who.expiresAt);
+    after(deps.maxSessionMs - (deps.now() - openedAt), () =>
+      close(CloseCode.SESSION_EXPIRED, 'session_expired'),
+    );
+    sendReady(who);
+  }
+
+  function sendReady(who: Identity): void {
+    const base = {
+      type: 'ready' as const,
+      session_id: sessionId,
+      server_time: deps.now(),
+      ping_interval_ms: deps.pingIntervalMs,
+      token_expires_at: who.expiresAt,
+    };
+    if (who.kind === 'operator') {
+      send(base);
+      return;
+    }
+    send({
+      ...base,
+      visitor_id: who.visitorId,
+      dialog_id: who.dialog.id,
+      last_seq: 0,
+      handoff: { state: 'assistant' },
+    });
+    if (who.resumedClosed) send({ type: 'error', code: 'dialog_closed' });
+  }
+
+  async function refresh(token: string): Promise<void> {
+    if (!identity || !live) return;
+    const next = await verifyRefresh(deps.tokens, identity, token);
+    if (next.siteJti !== undefined && identity.kind === 'visitor') {
+      await deps.siteAccess.forVisitor(next.siteJti, identity.origin);
+    }
+    if (phase !== 'ready') return;
+    deps.revocations.assertNotRevoked({
+      ...credentialRefs(identity),
+      jti: next.jti,
+      ...(next.siteJti === undefined ? {} : { siteJti: next.siteJti }),
+    });
+    live.jti = next.jti;
+    identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt };
+    scheduleLifetime(next.expiresAt);
+    send({ type: 'refreshed', token_expires_at: next.expiresAt });
+  }
+
+  async function handle(frame: ClientFrame): Promise<void> {
+    if (phase === 'awaiting_auth') {
+      if (frame.type === 'auth') await authenticate(frame);
+      else close(CloseCode.BAD_REQUEST, 'before_auth');
+      return;
+    }
+    if (phase !== 'ready') return;
+    if (frame.type === 'refresh') {
+      await refresh(frame.token);
+    } else if (frame.type === 'auth') {
+      // `auth` is the first frame only; later ones are refused, not fatal.
+      send({ type: 'error', code: 'invalid' });
+    } else if (frame.type !== 'pong') {
+      const ref = 'client_msg_id' in frame ? frame.client_msg_id : frame.dialog_id;
+      const error: ErrorFrame = { type: 'error', code: 'forbidden', ref };
+      send(error);
+    }
+  }
+
+  /** Rate and shape checks on arrival; valid frames then go to the queue, in order. */
+  function admit(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ClientFrame | null {
+    if (isBinary) {
+      close(CloseCode.BAD_REQUEST, 'binary');
+      return null;
+    }
+    const text = Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const result = decodeClientFrame(text);
+    if (!result.ok && result.kind === 'close') {
+      close(result.code, result.problem);
+      return null;
+    }
+    // pong and refresh keep a connection alive; they never count against the frame rate.
+    const exempt = result.ok && (result.frame.type === 'pong' || result.frame.type === 'refresh');
+    const outcome = exempt ? 'ok' : frameRate.hit();
+    if (outcome === 'close') {
+      close(CloseCode.RATE_LIMITED, formatRetryHint(deps.msgRateWindowMs));
+      return null;
+    }
+    if (outcome === 'limited_notify') send({ type: 'error', code: 'rate_limited' });
+    if (outcome !== 'ok') return null;
+    if (!result.ok) {
+      send(result.error);
+      return null;
+    }
+    return result.frame;
+  }
+
+  function receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (phase === 'closed') return;
+    const frame = admit(data, isBinary);
+    // One frame at a time, in order: a pipelined `auth` + `send` must not race.
+    if (frame) queue = queue.then(() => handle(frame)).catch(fail);
+  }
+
+  const authTimer = after(deps.authTimeoutMs, () => close(CloseCode.AUTH_TIMEOUT, 'auth_timeout'));
+  ws.on('message', receive);
+  // ws reports protocol errors (bad UTF-8, oversized frames) here, then closes with the right
+  // code itself; the details stay in our logs.
+  ws.on('error', (error) => deps.log.debug('ws_protocol_error', { session_id: sessionId, error }));
+  ws.on('close', () => {
+    if (phase !== 'closed') {
+      phase = 'closed';
+      cleanup();
+    }
+  });
+}
