@@ -55,11 +55,18 @@ const SECRET_VARIABLES: { readonly [K in SecretName]: string } = {
 class Problems {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
+  /** Variables with an error already, so one mistake is reported once, not as a cascade. */
+  readonly #reported = new Set<string>();
 
   constructor(readonly production: boolean) {}
 
   error(name: string, rule: string): void {
+    this.#reported.add(name);
     this.errors.push(`${name}: ${rule}`);
+  }
+
+  reported(name: string): boolean {
+    return this.#reported.has(name);
   }
 
   /** Unparsable values stop a production start; elsewhere the default is used, with a warning. */
@@ -129,8 +136,11 @@ function readSecretValue(
 
 function checkLength(name: string, key: Uint8Array, problems: Problems): void {
   // A short HMAC key can be brute-forced offline from any token (RFC 7518 §3.2: ≥ 256 bits).
-  if (problems.production ? key.length < MIN_SECRET_BYTES : key.length === 0) {
+  if (problems.production && key.length < MIN_SECRET_BYTES) {
     problems.error(name, `must be at least ${MIN_SECRET_BYTES} bytes`);
+  } else if (key.length === 0) {
+    // Only a file can give an empty value (an empty variable counts as unset).
+    problems.error(name, 'must not be empty');
   }
 }
 
@@ -166,8 +176,15 @@ function readSecrets(env: Env, options: LoadOptions, problems: Problems): Config
   }
   if (problems.production) {
     // Production never runs on generated keys: they would differ per machine and restart.
-    if (site === null) problems.error(SECRET_VARIABLES.site, 'is required in production');
-    if (visitor === null) problems.error(SECRET_VARIABLES.visitor, 'is required in production');
+    // A secret given but unusable (both forms, unreadable file) has its own error already.
+    for (const [name, keys] of [
+      [SECRET_VARIABLES.site, site],
+      [SECRET_VARIABLES.visitor, visitor],
+    ] as const) {
+      if (keys === null && !problems.reported(name) && !problems.reported(`${name}_FILE`)) {
+        problems.error(name, 'is required in production');
+      }
+    }
   }
   return { site, visitor, operator };
 }
@@ -179,6 +196,22 @@ function readIssuer(env: Env, problems: Problems): string {
     return DEFAULT_ISSUER;
   }
   return issuer;
+}
+
+/** Marks an unparsable metrics port: its default is "off", never a port of its own. */
+const METRICS_OFF = -1;
+
+function readMetricsPort(env: Env, publicPort: number, problems: Problems): number | null {
+  if (present(env, 'POSTERN_METRICS_PORT') === undefined) return null;
+  const rule = { fallback: METRICS_OFF, min: 0, max: 65_535 };
+  const port = readInteger(env, 'POSTERN_METRICS_PORT', rule, problems);
+  if (port === METRICS_OFF) return null;
+  // Metrics are never served on the public port (SPEC §3).
+  if (port !== 0 && port === publicPort) {
+    problems.error('POSTERN_METRICS_PORT', 'must differ from POSTERN_PORT');
+    return null;
+  }
+  return port;
 }
 
 /** Parses the environment. Never throws and never reads `process.env` itself. */
@@ -208,11 +241,7 @@ export function loadConfig(env: Env, options: LoadOptions): ConfigResult {
     problems.error('POSTERN_TRUSTED_PROXIES', (error as Error).message);
   }
 
-  const metricsRaw = present(env, 'POSTERN_METRICS_PORT');
-  const metricsPort =
-    metricsRaw === undefined
-      ? null
-      : readInteger(env, 'POSTERN_METRICS_PORT', { fallback: 0, min: 0, max: 65_535 }, problems);
+  const metricsPort = readMetricsPort(env, limits.POSTERN_PORT, problems);
 
   const config: Config = Object.freeze({
     production,

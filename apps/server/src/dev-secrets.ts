@@ -4,7 +4,16 @@
  * here: the config refuses to start without real secrets.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config, SecretName } from './config.js';
 import type { KeySet } from './security/tokens.js';
@@ -18,12 +27,48 @@ function generate(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Shortest stored secret accepted back (generated ones are 43 characters). */
+const MIN_STORED_LENGTH = 32;
+const NAMES: readonly SecretName[] = ['site', 'visitor', 'operator'];
+
+/**
+ * The secrets kept by an earlier start. A file that is not what this module writes stops start-up
+ * with a message naming the file and the entry, never its contents (a JSON parse error would quote
+ * them). A file others can read is narrowed back to 0600 before use.
+ */
 function readStored(path: string): Partial<Record<SecretName, string>> {
   if (!existsSync(path)) return {};
-  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-  return typeof parsed === 'object' && parsed !== null
-    ? (parsed as Record<SecretName, string>)
-    : {};
+  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new Error(`${DEV_SECRETS_FILE}: not valid JSON; delete it to generate new secrets`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${DEV_SECRETS_FILE}: not a JSON object; delete it to generate new secrets`);
+  }
+  const stored: Partial<Record<SecretName, string>> = {};
+  for (const name of NAMES) {
+    if (!Object.hasOwn(parsed, name)) continue;
+    const value: unknown = (parsed as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || value.length < MIN_STORED_LENGTH) {
+      throw new Error(`${DEV_SECRETS_FILE}: entry ${name} is not a usable secret`);
+    }
+    stored[name] = value;
+  }
+  return stored;
+}
+
+/** Writes the file whole (temporary file + rename), readable by its owner only from the start. */
+function writeStored(path: string, values: Partial<Record<SecretName, string>>): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  // A stale temporary file could carry wider permissions: start from a fresh 0600 file.
+  rmSync(temporary, { force: true });
+  writeFileSync(temporary, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
 }
 
 /**
@@ -42,11 +87,7 @@ export function resolveKeys(config: Config): { keys: ResolvedKeys; generated: Se
   const stored = path ? readStored(path) : {};
   const values: Partial<Record<SecretName, string>> = { ...stored };
   for (const name of missing) values[name] ??= generate();
-  if (path && missing.some((name) => stored[name] === undefined)) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(path, 0o600);
-  }
+  if (path && missing.some((name) => stored[name] === undefined)) writeStored(path, values);
   const encode = (name: SecretName): KeySet => {
     const configured = config.secrets[name];
     if (configured) return configured;

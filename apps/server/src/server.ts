@@ -12,6 +12,7 @@ import {
   MINUTE_WINDOW_MS,
   MSG_RATE_WINDOW_MS,
   Paths,
+  TOKEN_CLOCK_TOLERANCE_S,
   versionedWidgetPath,
 } from '@postern/protocol';
 import type { Config } from './config.js';
@@ -23,8 +24,14 @@ import { widgetRoutes } from './http/widget-routes.js';
 import { latestHeaders, versionedHeaders, type WidgetScript } from './http/widget-script.js';
 import type { Logger } from './log.js';
 import { clientKey, resolveClientIp } from './security/client-ip.js';
-import { createCapacity, createOpenCounter, createSocketSlots } from './security/open-counters.js';
-import { createRateTable } from './security/rate-table.js';
+import {
+  type Capacity,
+  createCapacity,
+  createOpenCounter,
+  createSocketSlots,
+  type OpenCounter,
+} from './security/open-counters.js';
+import { createRateTable, type RateTable } from './security/rate-table.js';
 import { loadRevocations, type Revocations } from './security/revocations.js';
 import { createTokenService, type KeySet, type TokenService } from './security/tokens.js';
 import { createRefreshTokenKit } from './sessions/refresh-tokens.js';
@@ -44,11 +51,28 @@ export interface ServerDeps {
   readonly now?: () => number;
 }
 
+type OpenCounterView = Pick<OpenCounter, 'count' | 'limit' | 'size' | 'total' | 'mismatches'>;
+
+export interface LimiterViews {
+  readonly rateTables: Readonly<
+    Record<'http' | 'conn' | 'sessionIp' | 'sessionSite', Pick<RateTable, 'size' | 'evictions'>>
+  >;
+  readonly sockets: {
+    readonly global: Pick<Capacity, 'inUse' | 'limit' | 'mismatches'>;
+    readonly perIp: OpenCounterView;
+    readonly perDialog: OpenCounterView;
+    readonly perVisitor: OpenCounterView;
+    readonly perOperator: OpenCounterView;
+  };
+}
+
 export interface PosternServer {
   readonly http: Server;
   readonly tokens: TokenService;
   readonly revocations: Revocations;
   readonly registry: SocketRegistry;
+  /** Read-only views of the limiters, for metrics and leak checks. */
+  readonly limiters: LimiterViews;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, closes every socket with 1001 and waits for the HTTP server. */
@@ -63,6 +87,9 @@ export function newId(): string {
 /** Attempts this far over `POSTERN_CONN_RATE` are refused before the upgrade (bare 429). */
 const FAR_OVER_FACTOR = 4;
 
+/** In-flight requests get this long to finish at shutdown before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
 const RAW_400 = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 export async function createPosternServer(deps: ServerDeps): Promise<PosternServer> {
@@ -76,11 +103,17 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     now,
     randomId: newId,
   });
-  const revocations = await loadRevocations(store);
+  const revocations = await loadRevocations(store, now);
   const registry = createSocketRegistry();
+  // One audit line per revocation, whoever made it (an admin, or refresh-token reuse).
   revocations.onRevoke((revocation) => {
     const closed = registry.applyRevocation(revocation);
-    log.info('revocation_applied', { target_kind: revocation.kind, sockets_closed: closed });
+    log.info('audit_revocation', {
+      actor: revocation.actor,
+      target_kind: revocation.kind,
+      target_id: revocation.target,
+      sockets_closed: closed,
+    });
   });
 
   const rate = (limit: number, windowMs = MINUTE_WINDOW_MS) =>
@@ -90,13 +123,14 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
   const sessionIpRate = rate(limits.POSTERN_SESSION_RATE);
   const sessionSiteRate = rate(limits.POSTERN_SITE_SESSION_RATE);
   const capacity = createCapacity({ limit: limits.POSTERN_MAX_SOCKETS });
-  const slots = createSocketSlots({
+  const socketCounters = {
     global: capacity,
     perIp: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_IP }),
     perDialog: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_DIALOG }),
     perVisitor: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_VISITOR }),
     perOperator: createOpenCounter({ limit: limits.POSTERN_MAX_SOCKETS_PER_OPERATOR }),
-  });
+  };
+  const slots = createSocketSlots(socketCounters);
 
   const clientOf = (req: IncomingMessage) => {
     const resolved = resolveClientIp(
@@ -122,6 +156,7 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     refreshIdleMs: limits.POSTERN_REFRESH_IDLE_S * 1000,
     refreshMaxMs: limits.POSTERN_REFRESH_MAX_S * 1000,
     refreshGraceMs: limits.POSTERN_REFRESH_GRACE_MS,
+    visitorTokenMaxAgeMs: (limits.POSTERN_VISITOR_TTL_S + TOKEN_CLOCK_TOLERANCE_S) * 1000,
     admitNewSession: (siteId) => admit(sessionSiteRate, siteId),
   });
   const api = createApi({
@@ -135,7 +170,7 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
         bodyMaxBytes: HTTP_BODY_MAX_BYTES,
         admitNewSessionFrom: (req) => admit(sessionIpRate, clientOf(req).key),
       }),
-      ...appRoutes({ tokens, revocations, store, bodyMaxBytes: HTTP_BODY_MAX_BYTES, now, log }),
+      ...appRoutes({ tokens, revocations, store, bodyMaxBytes: HTTP_BODY_MAX_BYTES, now }),
     ],
     appOrigins: config.appOrigins,
     appAllowNoOrigin: config.appAllowNoOrigin,
@@ -198,6 +233,8 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       // Slowloris: headers must arrive within 10 s, a whole request within 30 s.
       headersTimeout: 10_000,
       requestTimeout: 30_000,
+      // Node checks those timeouts only this often (default 30 s, which triples a slowloris).
+      connectionsCheckingInterval: 1_000,
       maxHeaderSize: 16_384,
       keepAliveTimeout: 5_000,
     },
@@ -219,6 +256,15 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     tokens,
     revocations,
     registry,
+    limiters: {
+      rateTables: {
+        http: httpRate,
+        conn: connRate,
+        sessionIp: sessionIpRate,
+        sessionSite: sessionSiteRate,
+      },
+      sockets: socketCounters,
+    },
     listen: () =>
       new Promise((resolve, reject) => {
         http.once('error', reject);
@@ -232,8 +278,15 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       new Promise((resolve) => {
         shuttingDown = true;
         upgrader.closeAll(CloseCode.GOING_AWAY, formatRetryHint(5_000));
-        http.close(() => resolve());
+        http.close(() => {
+          clearTimeout(cutoff);
+          resolve();
+        });
         http.closeIdleConnections();
+        // `close()` also stops Node's request timeouts, so a client that never finishes its
+        // request (or never answers a close frame) would hold shutdown forever.
+        const cutoff = setTimeout(() => http.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        cutoff.unref();
       }),
   };
 }

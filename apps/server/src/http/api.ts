@@ -3,8 +3,8 @@
  * the route. Widget routes answer any valid origin readably; app routes only configured ones.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Paths } from '@postern/protocol';
-import { errorCodeOf } from '../errors.js';
+import { MINUTE_WINDOW_MS, Paths, type RetryHintSeconds } from '@postern/protocol';
+import { errorCodeOf, errorMapping } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseOriginHeader } from '../security/origins.js';
 import { coarseRetryAfterSeconds, type RateTable } from '../security/rate-table.js';
@@ -120,9 +120,28 @@ export function createApi(deps: ApiDeps) {
       if (code === 'ERR_INTERNAL')
         deps.log.error('http_error', { path: routeName(match.route), error });
       else deps.log.debug('http_refused', { path: routeName(match.route), code, ip });
-      sendError(res, error, headers);
+      // Every 429 says when to come back (SPEC §5), coarsely, so the widget can back off.
+      const wait = errorMapping(error).status === 429 ? { 'Retry-After': retryAfterOf(error) } : {};
+      sendError(res, error, { ...headers, ...wait });
     }
   };
+}
+
+/**
+ * Without the limiter's own wait, the longest a per-minute sliding window can refuse a client
+ * that then stays quiet: refused attempts count, so the window must roll twice.
+ */
+const UNHINTED_WAIT_MS = 2 * MINUTE_WINDOW_MS;
+
+/**
+ * The `Retry-After` of a route's 429: the error's own `retryAfterMs` when the limiter attached
+ * one, else a wait that always holds (a client obeying it must not be refused again, or it
+ * would stay locked out); always one of the coarse hint values.
+ */
+function retryAfterOf(error: unknown): RetryHintSeconds {
+  const hinted = (error as { readonly retryAfterMs?: unknown } | null)?.retryAfterMs;
+  const ms = typeof hinted === 'number' && Number.isFinite(hinted) ? hinted : UNHINTED_WAIT_MS;
+  return coarseRetryAfterSeconds(ms);
 }
 
 /** The route's template, for logs (never the raw path, which carries ids). */

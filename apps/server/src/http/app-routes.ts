@@ -4,7 +4,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isId, isRawObject, Paths } from '@postern/protocol';
 import { ErrorCode, PosternError } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { Revocations } from '../security/revocations.js';
 import type { OperatorClaims, TokenService } from '../security/tokens.js';
 import type { RevocationKind, Store } from '../store/types.js';
@@ -19,7 +18,6 @@ export interface AppRouteDeps {
   readonly store: Store;
   readonly bodyMaxBytes: number;
   readonly now: () => number;
-  readonly log: Logger;
 }
 
 /** Verifies the operator token of a request, revocation included. */
@@ -76,26 +74,23 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
       path: Paths.APP_REVOCATIONS,
       async handle({ req, res, headers }) {
         const operator = await authenticateOperator(deps.tokens, deps.revocations, req);
-        assertJsonRequest(req);
-        const { kind, target } = parseRevocation(await readJsonBody(req, deps.bodyMaxBytes));
-        // Revoking is an admin power, and only over the operator's own sites; a target whose
-        // site cannot be known needs the all-sites admin.
+        // Revoking is an admin power: checked before the body is read, so a caller without it
+        // learns nothing about what a valid request looks like.
         if (!operator.scope.includes('admin')) {
           throw new PosternError(ErrorCode.FORBIDDEN, 'admin scope required');
         }
+        assertJsonRequest(req);
+        const { kind, target } = parseRevocation(await readJsonBody(req, deps.bodyMaxBytes));
+        // Only over the operator's own sites; a target whose site cannot be known needs the
+        // all-sites admin.
         if (operator.sites !== '*') {
           const site = await siteOf(kind, target);
           if (site === null || !operatorCovers(operator, site)) {
             throw new PosternError(ErrorCode.FORBIDDEN, 'target outside the operator sites');
           }
         }
-        const added = await deps.revocations.revoke(kind, target, operator.operatorId, deps.now());
-        deps.log.info('audit_revocation', {
-          actor: operator.operatorId,
-          target_kind: kind,
-          target_id: target,
-          new: added,
-        });
+        // The audit line is written where every revocation passes (server.ts), system ones too.
+        await deps.revocations.revoke(kind, target, operator.operatorId, deps.now());
         sendJson(res, 200, { revoked: { kind, id: target } }, headers);
       },
     },

@@ -21,7 +21,11 @@ export function corsHeaders(origin: string | null): Headers {
   };
 }
 
-/** A preflight answer: methods and headers the API accepts, cached for ten minutes. */
+/**
+ * A preflight answer: methods and headers the API accepts, cached by the browser for ten minutes
+ * (`Access-Control-Max-Age`). Like every API response it is `no-store` and `nosniff` (SPEC §3):
+ * a shared cache must not keep one origin's answer for another.
+ */
 export function preflightHeaders(origin: string, methods: string): Headers {
   return {
     'Access-Control-Allow-Origin': origin,
@@ -29,5 +33,7 @@ export function preflightHeaders(origin: string, methods: string): Headers {
     'Access-Control-Allow-Headers': 'authorization, content-type',
     'Access-Control-Max-Age': 600,
     Vary: 'Origin',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
   };
 }

@@ -145,16 +145,18 @@ function trustError(index: number, rule: string): TypeError {
   return new TypeError(`trusted proxy at index ${index}: ${rule}`);
 }
 
+function netmaskBits(text: string, network: Address, index: number): number {
+  if (network.kind() !== 'ipv4') throw trustError(index, 'prefix length is not a number');
+  const mask = parseIpv4Octets(text);
+  if (mask === null) throw trustError(index, 'prefix is neither a length nor an IPv4 netmask');
+  const bits = new ipaddr.IPv4(mask).prefixLengthFromSubnetMask();
+  if (bits === null) throw trustError(index, 'netmask is not contiguous');
+  return bits;
+}
+
 function parsePrefix(text: string, network: Address, index: number): number {
   const max = network.kind() === 'ipv4' ? 32 : 128;
-  let bits: number | null = null;
-  if (PREFIX.test(text)) bits = Number(text);
-  else if (network.kind() === 'ipv4') {
-    const mask = parseIpv4Octets(text);
-    if (mask === null) throw trustError(index, 'prefix is neither a length nor an IPv4 netmask');
-    bits = new ipaddr.IPv4(mask).prefixLengthFromSubnetMask();
-    if (bits === null) throw trustError(index, 'netmask is not contiguous');
-  } else throw trustError(index, 'prefix length is not a number');
+  const bits = PREFIX.test(text) ? Number(text) : netmaskBits(text, network, index);
   // '/0' trusts every address, i.e. believes any forged X-Forwarded-For (proxy-addr refuses it too).
   if (bits === 0) throw trustError(index, 'prefix length 0 would trust every address');
   if (bits > max) throw trustError(index, `prefix length must be 1..${max}`);

@@ -50,6 +50,9 @@ const ORIGIN_SYNTAX = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[^/?#@\\,:[\]%]+)(?::(\
 // The host URL produced, when not an IPv6 literal: letters, digits, '-' and '_' in non-empty labels.
 const URL_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 const ASCII = /^[\x21-\x7e]*$/;
+const NON_ASCII = /[\u0080-\u{10ffff}]/u;
+// WHATWG URL reads a host whose last label is numeric as IPv4; an address is not a domain.
+const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/;
 const DEFAULT_PORT: Readonly<Record<string, string>> = { http: '80', https: '443' };
 
 /**
@@ -143,13 +146,15 @@ function domainProblem(
   // owner meant. A trailing dot is a second spelling of a host that origins never match.
   if (entry.startsWith('.')) return 'entry_leading_dot';
   if (entry.endsWith('.')) return 'entry_trailing_dot';
-  if (!ASCII.test(entry)) return 'entry_not_punycode';
+  if (NON_ASCII.test(entry)) return 'entry_not_punycode';
   if (!entry.split('.').every((label) => LABEL.test(label))) return 'entry_not_hostname';
+  // IPv4 literals ('203.0.113.9') are addresses, not names: no suffix rule can reason about them.
+  if (NUMERIC_LAST_LABEL.test(entry)) return 'entry_not_hostname';
   // localhost is the one single label that names exactly one party: the developer's machine.
   if (entry === 'localhost') return null;
   if (!entry.includes('.')) return 'entry_single_label';
   // It must be a fixed point of URL host parsing, or no normalised origin could ever match it:
-  // this refuses bad punycode ('xn--zz') and numeric last labels (URL reads those as IPv4).
+  // this refuses bad punycode ('xn--zz').
   if (!isUrlHost(entry)) return 'entry_not_hostname';
   // A public suffix would allow every site registered under it (SPEC §2).
   if (isSuffix(entry)) return 'entry_public_suffix';
@@ -192,10 +197,9 @@ export function validateAllowedDomains(
   return { ok: true, domains: Object.freeze(domains) };
 }
 
-// A normalised origin's host, when it can be a domain: not an IPv6 literal ('[' is excluded).
-const ORIGIN_HOST = /^https?:\/\/([^/:[\]]+)(?::\d{1,5})?$/;
-// WHATWG URL reads a host whose last label is numeric as IPv4; an address is not a domain.
-const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/;
+// A normalised origin's host, when it can be a domain (the charset URL_HOST allows, lower-case):
+// an IPv6 literal or anything not normalised ('@', upper case, a path) fails closed.
+const ORIGIN_HOST = /^https?:\/\/([a-z0-9_-]+(?:\.[a-z0-9_-]+)*)(?::\d{1,5})?$/;
 
 /**
  * Whether a normalised origin's host is one of `domains` or a subdomain of one: host equals `d`
@@ -220,8 +224,10 @@ export function originMatchesDomains(origin: string, domains: readonly string[])
 export function compileOriginList(entries: readonly string[]): OriginList {
   const origins = entries.map((entry, index) => {
     const origin = normalizeOrigin(entry);
-    if (origin === null)
+    if (origin === null) {
+      // Position only: start-up messages never echo configuration values (SPEC §6).
       throw new TypeError(`origin at index ${index}: not a valid http(s) origin`);
+    }
     return origin;
   });
   const set = new Set(origins);

@@ -21,6 +21,8 @@ export interface WidgetSessionDeps {
   readonly refreshIdleMs: number;
   readonly refreshMaxMs: number;
   readonly refreshGraceMs: number;
+  /** Longest a visitor token stays valid (its TTL plus clock tolerance). */
+  readonly visitorTokenMaxAgeMs: number;
   /** Throws `ERR_RATE_LIMITED` when the site creates sessions too fast. */
   readonly admitNewSession: (siteId: string) => void;
 }
@@ -86,7 +88,10 @@ export function createWidgetSessions(deps: WidgetSessionDeps): WidgetSessions {
     // A rotated token used again after the grace window was copied: whoever holds the family
     // now may be the thief, so the whole family and the visitor are revoked (RFC 9700 §4.14.2).
     await store.revokeRefreshFamily(record.familyId, at);
-    await revocations.revoke('visitor', record.visitorId, 'system:refresh_reuse', at);
+    // Until every visitor token the thief may hold has expired; after that, the dead family means
+    // no new one can be had, so the revocation need not be kept (nor grow memory) for good.
+    const until = at + deps.visitorTokenMaxAgeMs;
+    await revocations.revoke('visitor', record.visitorId, 'system:refresh_reuse', at, until);
     throw new PosternError(ErrorCode.REFRESH_REUSED, 'refresh token reused');
   }
 

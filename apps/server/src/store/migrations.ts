@@ -26,6 +26,8 @@ export const MIGRATIONS: readonly string[] = [
     target     TEXT NOT NULL,
     revoked_at INTEGER NOT NULL,
     actor      TEXT NOT NULL,
+    -- NULL: for good. Automatic revocations expire once nothing they cover can still be valid.
+    expires_at INTEGER,
     PRIMARY KEY (kind, target)
   ) STRICT;
 

@@ -122,10 +122,13 @@ export function openSqliteStore(options: SqliteOptions): Store {
       'SELECT jti, site_id, allowed_domains, assistant_id, expires_at FROM site_tokens WHERE jti = ?',
     ),
     addRevocation: db.prepare(
-      `INSERT INTO revocations (kind, target, revoked_at, actor) VALUES (?, ?, ?, ?)
+      `INSERT INTO revocations (kind, target, revoked_at, actor, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     ),
-    listRevocations: db.prepare('SELECT kind, target, revoked_at, actor FROM revocations'),
+    listRevocations: db.prepare(
+      `SELECT kind, target, revoked_at, actor, expires_at FROM revocations
+        WHERE expires_at IS NULL OR expires_at > ?`,
+    ),
     insertVisitor: db.prepare(
       'INSERT INTO visitors (id, site_id, origin, created_at) VALUES (?, ?, ?, ?)',
     ),
@@ -216,23 +219,32 @@ export function openSqliteStore(options: SqliteOptions): Store {
         expiresAt: row.expires_at,
       } satisfies SiteTokenRecord;
     },
-    async addRevocation({ kind, target, revokedAt, actor }) {
+    async addRevocation({ kind, target, revokedAt, actor, expiresAt }) {
       guard();
-      return statements.addRevocation.run(kind, target, revokedAt, actor).changes === 1;
+      const { changes } = statements.addRevocation.run(
+        kind,
+        target,
+        revokedAt,
+        actor,
+        expiresAt ?? null,
+      );
+      return changes === 1;
     },
-    async listRevocations() {
+    async listRevocations(now) {
       guard();
-      const rows = statements.listRevocations.all() as {
+      const rows = statements.listRevocations.all(now ?? Number.MIN_SAFE_INTEGER) as {
         kind: RevocationKind;
         target: string;
         revoked_at: number;
         actor: string;
+        expires_at: number | null;
       }[];
       return rows.map((row) => ({
         kind: row.kind,
         target: row.target,
         revokedAt: row.revoked_at,
         actor: row.actor,
+        ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
       })) satisfies Revocation[];
     },
     async createSession(session) {

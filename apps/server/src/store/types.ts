@@ -11,8 +11,10 @@ export interface Revocation {
   /** A token `jti`, a site id or a visitor id. */
   readonly target: string;
   readonly revokedAt: number;
-  /** Operator id of the admin who revoked, or `cli`/`system`. */
+  /** Operator id of the admin who revoked, or `cli`/`system:<why>`. */
   readonly actor: string;
+  /** When the revocation lapses (nothing it covers can be valid then); absent means never. */
+  readonly expiresAt?: number;
 }
 
 export interface SiteTokenRecord {
@@ -65,7 +67,8 @@ export interface Store {
 
   /** Stores a revocation; resolves `false` when the same one already existed. */
   addRevocation(revocation: Revocation): Promise<boolean>;
-  listRevocations(): Promise<Revocation[]>;
+  /** Every revocation, or, given `now`, those still in force at `now`. */
+  listRevocations(now?: number): Promise<Revocation[]>;
 
   /** Creates a visitor, its refresh family with its first token, and its first dialog. */
   createSession(session: NewSession): Promise<void>;

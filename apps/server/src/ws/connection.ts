@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ClientFrame,
+  type ClientFrameResult,
   CloseCode,
   CloseReason,
   decodeClientFrame,
@@ -53,6 +54,9 @@ export interface ConnectionContext {
 }
 
 type Phase = 'awaiting_auth' | 'authenticating' | 'ready' | 'closed';
+
+/** A frame that passed the shape checks, or one of a known type that failed them. */
+type Admitted = Exclude<ClientFrameResult, { readonly kind: 'close' }>;
 
 /** Close reason for each revocation kind a socket can be caught by. */
 function revocationReason(socket: LiveSocket, { kind, target }: Revocation): string {
@@ -103,11 +107,11 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     deps.log.debug('ws_close', { session_id: sessionId, code, reason });
   }
 
+  /** Stops everything the connection runs; its slots are given back only once TCP is gone. */
   function cleanup(): void {
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
     if (live) deps.registry.remove(live.id);
-    context.lease.release();
   }
 
   function fail(error: unknown): void {
@@ -213,16 +217,35 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       jti: next.jti,
       ...(next.siteJti === undefined ? {} : { siteJti: next.siteJti }),
     });
+    // The socket is bound to the new token from now on, including the site token that minted
+    // it (it may be another one of the same site): revoking that one must reach this socket.
     live.jti = next.jti;
-    identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt };
+    if (identity.kind === 'visitor' && next.siteJti !== undefined) {
+      live.siteJti = next.siteJti;
+      identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt, siteJti: next.siteJti };
+    } else {
+      identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt };
+    }
     scheduleLifetime(next.expiresAt);
     send({ type: 'refreshed', token_expires_at: next.expiresAt });
   }
 
-  async function handle(frame: ClientFrame): Promise<void> {
-    if (phase === 'awaiting_auth') {
-      if (frame.type === 'auth') await authenticate(frame);
-      else close(CloseCode.BAD_REQUEST, 'before_auth');
+  async function handle(admitted: Admitted): Promise<void> {
+    const type = admitted.ok ? admitted.frame.type : admitted.type;
+    if (phase === 'awaiting_auth' && type !== 'auth') {
+      // Before `auth`, any other frame is a client bug, however well-formed (SPEC §4).
+      close(CloseCode.BAD_REQUEST, 'before_auth');
+      return;
+    }
+    if (phase === 'closed') return;
+    if (!admitted.ok) {
+      // Answered in order with the frames around it: a pipelined `auth` gets its `ready` first.
+      send(admitted.error);
+      return;
+    }
+    const frame = admitted.frame;
+    if (phase === 'awaiting_auth' && frame.type === 'auth') {
+      await authenticate(frame);
       return;
     }
     if (phase !== 'ready') return;
@@ -238,8 +261,11 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     }
   }
 
-  /** Rate and shape checks on arrival; valid frames then go to the queue, in order. */
-  function admit(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ClientFrame | null {
+  /**
+   * Rate and shape checks on arrival; what may be answered then goes to the queue, in order (the
+   * `before_auth` decision needs the phase the frame meets there, after any `auth` ahead of it).
+   */
+  function admit(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Admitted | null {
     if (isBinary) {
       close(CloseCode.BAD_REQUEST, 'binary');
       return null;
@@ -259,20 +285,22 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       close(CloseCode.RATE_LIMITED, formatRetryHint(deps.msgRateWindowMs));
       return null;
     }
+    // Sent at once, not queued: a burst closes with 4008 before the queue runs, and the client
+    // must still learn why (it may overtake answers to frames just before it; fine for a flood).
     if (outcome === 'limited_notify') send({ type: 'error', code: 'rate_limited' });
     if (outcome !== 'ok') return null;
-    if (!result.ok) {
-      send(result.error);
-      return null;
-    }
-    return result.frame;
+    return result;
+  }
+
+  /** One frame at a time, in order: a pipelined `auth` + `send` must not race. */
+  function enqueue(task: () => Promise<void> | void): void {
+    queue = queue.then(task).catch(fail);
   }
 
   function receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (phase === 'closed') return;
-    const frame = admit(data, isBinary);
-    // One frame at a time, in order: a pipelined `auth` + `send` must not race.
-    if (frame) queue = queue.then(() => handle(frame)).catch(fail);
+    const admitted = admit(data, isBinary);
+    if (admitted) enqueue(() => handle(admitted));
   }
 
   const authTimer = after(deps.authTimeoutMs, () => close(CloseCode.AUTH_TIMEOUT, 'auth_timeout'));
@@ -285,5 +313,8 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       phase = 'closed';
       cleanup();
     }
+    // Only now is the connection really gone: a client ignoring close frames keeps counting
+    // against every limit until ws cuts it (closeTimeout).
+    context.lease.release();
   });
 }

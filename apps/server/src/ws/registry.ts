@@ -10,7 +10,8 @@ export interface LiveSocket {
   readonly kind: 'visitor' | 'operator';
   /** The current token's jti (changes on in-band refresh). */
   jti: string;
-  readonly siteJti?: string;
+  /** The current visitor token's `sjti` (changes on in-band refresh too). */
+  siteJti?: string;
   readonly siteId?: string;
   readonly visitorId?: string;
   readonly operatorId?: string;
@@ -22,7 +23,10 @@ export interface LiveSocket {
 export interface SocketRegistry {
   add(socket: LiveSocket): void;
   remove(id: string): void;
-  /** Closes every socket the revocation covers; answers how many. */
+  /**
+   * Closes every socket the revocation covers; answers how many. A socket whose close throws does
+   * not shield the others: every covered socket is tried, then the first error is rethrown.
+   */
   applyRevocation(revocation: Revocation): number;
   readonly size: number;
   all(): IterableIterator<LiveSocket>;
@@ -46,11 +50,17 @@ export function createSocketRegistry(): SocketRegistry {
     remove: (id) => void sockets.delete(id),
     applyRevocation(revocation) {
       let closed = 0;
+      const failures: unknown[] = [];
       for (const socket of [...sockets.values()]) {
         if (!covers(socket, revocation)) continue;
-        socket.revoked(revocation);
-        closed++;
+        try {
+          socket.revoked(revocation);
+          closed++;
+        } catch (error) {
+          failures.push(error);
+        }
       }
+      if (failures.length > 0) throw failures[0];
       return closed;
     },
     get size() {

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, formatRetryHint, Paths } from '@postern/protocol';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { Capacity, SocketSlots } from '../security/open-counters.js';
 import { parseOriginHeader } from '../security/origins.js';
@@ -37,6 +37,9 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** At shutdown, a peer gets this long to answer the close frame before it is dropped. */
+const CLOSE_HANDSHAKE_GRACE_MS = 1_000;
+
 /** Answers a refused handshake with a bare status line and closes the connection. */
 function refuse(socket: Duplex, status: number, extra = ''): void {
   if (socket.writable) {
@@ -49,13 +52,17 @@ function refuse(socket: Duplex, status: number, extra = ''): void {
 
 export interface Upgrader {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Closes every open socket with `code` and stops accepting. */
+  /**
+   * Closes every open socket with `code` and stops accepting; sockets whose peer has not
+   * completed the close handshake a second later are dropped.
+   */
   closeAll(code: number, reason: string): void;
 }
 
 export function createUpgrader(deps: UpgradeDeps): Upgrader {
   const sockets = new Set<WebSocket>();
-  const wss = new WebSocketServer({
+  // `closeTimeout` (ws ≥ 8.19) is missing from @types/ws, hence the widened type.
+  const options: ServerOptions & { closeTimeout: number } = {
     noServer: true,
     clientTracking: false,
     maxPayload: deps.maxFrameBytes,
@@ -63,7 +70,11 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
     perMessageDeflate: false,
     // Never echo what the client offered: no subprotocol is ever selected.
     handleProtocols: () => false,
-  });
+    // A peer that never answers our close frame keeps its TCP connection (and, until then, its
+    // slots) only this long, not ws's default 30 s.
+    closeTimeout: CLOSE_HANDSHAKE_GRACE_MS,
+  };
+  const wss = new WebSocketServer(options);
   // ws would write its own error text into the response; the client learns only "400".
   wss.on('wsClientError', (_error, socket) => refuse(socket, 400));
   let accepting = true;
@@ -106,6 +117,11 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
 
   /** After the upgrade: the refusals the SDK must tell apart, then the connection. */
   function accept(ws: WebSocket, admission: Admission): void {
+    // First, before any early close: ws reports a protocol error from the client (an oversized
+    // or non-UTF-8 frame sent right after the handshake) as an 'error' event, and an 'error'
+    // with no listener throws — one refused client would take the whole process down.
+    const onEarlyError = (error: Error) => deps.log.debug('ws_protocol_error', { error });
+    ws.on('error', onEarlyError);
     if (admission.overRate) {
       ws.close(CloseCode.RATE_LIMITED, formatRetryHint(admission.overRate.retryAfterMs));
       return;
@@ -127,6 +143,8 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
     sockets.add(ws);
     ws.once('close', () => sockets.delete(ws));
     const { endpoint, origin, ip } = admission;
+    // Synchronously handed over: the connection attaches its own listener (with its session id).
+    ws.off('error', onEarlyError);
     runConnection(ws, { endpoint, origin, ip, lease: grant.lease }, deps.connection);
   }
 
@@ -144,6 +162,13 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
     closeAll(code, reason) {
       accepting = false;
       for (const ws of sockets) ws.close(code, reason);
+      // ws waits 30 s for the peer's close frame, and these sockets are no longer the HTTP
+      // server's to cut: a peer that never answers would hold the shutdown. Past a short grace,
+      // whoever is left is dropped.
+      const cutoff = setTimeout(() => {
+        for (const ws of sockets) ws.terminate();
+      }, CLOSE_HANDSHAKE_GRACE_MS);
+      cutoff.unref();
     },
   };
 }

@@ -176,9 +176,27 @@ describe('resolveClientIp', () => {
   describe('proxy-addr vectors', () => {
     it.each<[string, string, string | undefined, TrustPredicate, ClientIp]>([
       ['trust none: the socket', '127.0.0.1', '10.0.0.1', trustNone, socket('127.0.0.1')],
-      ['no header: the socket', '127.0.0.1', undefined, compileTrust(['loopback']), socket('127.0.0.1')],
-      ['trust loopback', '127.0.0.1', '10.0.0.1', compileTrust(['loopback']), forwarded('10.0.0.1')],
-      ['trust all: the furthest hop', '127.0.0.1', '10.0.0.1, 10.0.0.2', trustAll, forwarded('10.0.0.1')],
+      [
+        'no header: the socket',
+        '127.0.0.1',
+        undefined,
+        compileTrust(['loopback']),
+        socket('127.0.0.1'),
+      ],
+      [
+        'trust loopback',
+        '127.0.0.1',
+        '10.0.0.1',
+        compileTrust(['loopback']),
+        forwarded('10.0.0.1'),
+      ],
+      [
+        'trust all: the furthest hop',
+        '127.0.0.1',
+        '10.0.0.1, 10.0.0.2',
+        trustAll,
+        forwarded('10.0.0.1'),
+      ],
       [
         'trust both proxies',
         '10.0.0.1',
@@ -257,19 +275,15 @@ describe('resolveClientIp', () => {
   describe('spoofing', () => {
     const trust = compileTrust(['uniquelocal']);
 
-    it.each([
-      '1.1.1.1',
-      '10.0.0.5',
-      '127.0.0.1, 10.0.0.5',
-      'unknown',
-      '',
-      'a'.repeat(100_000),
-    ])('ignores X-Forwarded-For %j from an untrusted peer entirely', (header) => {
-      expect(resolveClientIp('203.0.113.9', header, trust)).toEqual(socket('203.0.113.9'));
-      expect(resolveClientIp('203.0.113.9', [header, header], trust)).toEqual(
-        socket('203.0.113.9'),
-      );
-    });
+    it.each(['1.1.1.1', '10.0.0.5', '127.0.0.1, 10.0.0.5', 'unknown', '', 'a'.repeat(100_000)])(
+      'ignores X-Forwarded-For %j from an untrusted peer entirely',
+      (header) => {
+        expect(resolveClientIp('203.0.113.9', header, trust)).toEqual(socket('203.0.113.9'));
+        expect(resolveClientIp('203.0.113.9', [header, header], trust)).toEqual(
+          socket('203.0.113.9'),
+        );
+      },
+    );
 
     it('never takes the leftmost entry blindly', () => {
       const header = '6.6.6.6, 7.7.7.7, 203.0.113.9';
