@@ -192,6 +192,8 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       msgRate: limits.POSTERN_MSG_RATE,
       msgRateWindowMs: MSG_RATE_WINDOW_MS,
       pingIntervalMs: limits.POSTERN_PING_INTERVAL_MS,
+      pongTimeoutMs: limits.POSTERN_PONG_TIMEOUT_MS,
+      maxBufferedBytes: limits.POSTERN_MAX_BUFFERED_BYTES,
       maxSessionMs: limits.POSTERN_MAX_SESSION_MS,
     },
     connRate,

@@ -70,6 +70,8 @@ export const DEFAULTS = Object.freeze({
   POSTERN_HTTP_RATE: 120,
   POSTERN_LIMITER_MAX_KEYS: 100_000,
   POSTERN_IPV6_PREFIX: 56,
+  /** Outgoing bytes queued for one socket before it is closed as a slow consumer (4014). */
+  POSTERN_MAX_BUFFERED_BYTES: 1_048_576,
 } as const);
 
 export type LimitName = keyof typeof DEFAULTS;

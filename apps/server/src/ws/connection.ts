@@ -31,6 +31,7 @@ import {
   type Identity,
   verifyRefresh,
 } from './authenticate.js';
+import { createHeartbeat } from './heartbeat.js';
 import type { LiveSocket, SocketRegistry } from './registry.js';
 
 export interface ConnectionDeps extends AuthDeps {
@@ -42,6 +43,9 @@ export interface ConnectionDeps extends AuthDeps {
   readonly msgRate: number;
   readonly msgRateWindowMs: number;
   readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  /** Outgoing bytes a socket may have queued before it is a slow consumer (4014). */
+  readonly maxBufferedBytes: number;
   readonly maxSessionMs: number;
 }
 
@@ -95,7 +99,10 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
   }
 
   function send(frame: ServerFrame): void {
-    if (phase !== 'closed') ws.send(JSON.stringify(frame));
+    if (phase === 'closed') return;
+    ws.send(JSON.stringify(frame));
+    // A reader that cannot keep up would make the server buffer without bound.
+    if (ws.bufferedAmount > deps.maxBufferedBytes) close(CloseCode.SLOW_CONSUMER, 'slow_consumer');
   }
 
   /** The one way a connection ends, whoever ends it. */
@@ -181,6 +188,7 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       close(CloseCode.SESSION_EXPIRED, 'session_expired'),
     );
     sendReady(who);
+    heartbeat.start();
   }
 
   function sendReady(who: Identity): void {
@@ -292,6 +300,18 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     return result;
   }
 
+  const heartbeat = createHeartbeat({
+    intervalMs: deps.pingIntervalMs,
+    timeoutMs: deps.pongTimeoutMs,
+    after,
+    cancel: (timer) => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    },
+    sendPing: (id) => send({ type: 'ping', id }),
+    onDead: () => close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat_timeout'),
+  });
+
   /** One frame at a time, in order: a pipelined `auth` + `send` must not race. */
   function enqueue(task: () => Promise<void> | void): void {
     queue = queue.then(task).catch(fail);
@@ -300,7 +320,12 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
   function receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (phase === 'closed') return;
     const admitted = admit(data, isBinary);
-    if (admitted) enqueue(() => handle(admitted));
+    // A pong is answered at once, never behind queued work, so a busy socket is not "dead".
+    if (admitted?.ok && admitted.frame.type === 'pong' && phase === 'ready') {
+      heartbeat.pong(admitted.frame.id);
+    } else if (admitted) {
+      enqueue(() => handle(admitted));
+    }
   }
 
   const authTimer = after(deps.authTimeoutMs, () => close(CloseCode.AUTH_TIMEOUT, 'auth_timeout'));
