@@ -25,12 +25,108 @@ export interface SiteTokenRecord {
   readonly expiresAt: number | null;
 }
 
+/** Who answers the visitor (SPEC §4 `handoff` frame); `closed` moves together with the state. */
+export type HandoffState = 'assistant' | 'requested' | 'operator' | 'closed';
+
+/** The operator holding a dialog. */
+export interface DialogHolder {
+  readonly id: string;
+  readonly name: string;
+}
+
 export interface DialogRecord {
   readonly id: string;
   readonly visitorId: string;
   readonly siteId: string;
   readonly state: 'open' | 'closed';
   readonly createdAt: number;
+  /** Seq of the latest message; 0 while the dialog is empty (operators do not see it yet). */
+  readonly lastSeq: number;
+  /** `ts` of the latest message (never moves back), `null` while the dialog is empty. */
+  readonly lastMessageAt: number | null;
+  readonly handoff: HandoffState;
+  /** Set exactly while `handoff` is `operator`. */
+  readonly holder: DialogHolder | null;
+}
+
+export type MessageSender = 'visitor' | 'assistant' | 'operator' | 'system';
+
+/** A stored message; the fields of the SPEC §4 `message` frame plus the sender's identity. */
+export interface MessageRecord {
+  readonly dialogId: string;
+  /** Per dialog, from 1, gapless, assigned by the store. */
+  readonly seq: number;
+  readonly id: string;
+  readonly clientMsgId: string | null;
+  readonly sender: MessageSender;
+  /** Visitor id or operator id; `null` exactly for `assistant` and `system`. */
+  readonly senderId: string | null;
+  readonly text: string;
+  readonly ts: number;
+}
+
+/**
+ * A message to append. `clientMsgId` makes it idempotent per (dialog, sender, senderId), so it
+ * needs a `senderId`: assistant and system messages carry none (a NULL key would never match).
+ */
+export type AppendInput = Omit<MessageRecord, 'seq'>;
+
+export type AppendResult =
+  | { readonly kind: 'appended'; readonly message: MessageRecord }
+  /** The same (dialog, sender, senderId, clientMsgId) was stored before: the original. */
+  | { readonly kind: 'duplicate'; readonly message: MessageRecord }
+  | { readonly kind: 'dialog_closed' }
+  | { readonly kind: 'not_found' };
+
+/** A history page (SPEC §3); both bounds together give the window between them. */
+export interface MessagePage {
+  readonly afterSeq?: number | undefined;
+  readonly beforeSeq?: number | undefined;
+  /** At most this many messages (an integer ≥ 0). */
+  readonly limit: number;
+}
+
+/** Which dialogs an operator may see: site ids, or `'*'` for every site. */
+export interface DialogScope {
+  readonly sites: readonly string[] | '*';
+  /** At most this many dialogs (an integer ≥ 0). */
+  readonly limit: number;
+}
+
+/** A compare-and-set on a dialog's handoff state. */
+export interface HandoffChange {
+  /** The change applies only from one of these states. */
+  readonly from: readonly HandoffState[];
+  readonly to: HandoffState;
+  /** The new holder: required for `operator`, `null` for every other state. */
+  readonly holder: DialogHolder | null;
+  /** The change applies only while this operator holds the dialog. */
+  readonly expectHolderId?: string | undefined;
+}
+
+/** The `system` message stored with a change, so that a resume replays it. */
+export interface SystemMessage {
+  readonly id: string;
+  readonly text: string;
+  readonly ts: number;
+}
+
+export type HandoffResult =
+  | { readonly kind: 'changed'; readonly dialog: DialogRecord; readonly message: MessageRecord }
+  /** The state (or the holder) was not the expected one: nothing changed. */
+  | { readonly kind: 'conflict'; readonly dialog: DialogRecord }
+  | { readonly kind: 'not_found' }
+  | { readonly kind: 'dialog_closed' };
+
+/** A dialog closed for idleness, with the system message saying so (none if it was empty). */
+export interface IdleClosure {
+  readonly dialog: DialogRecord;
+  readonly message: MessageRecord | null;
+}
+
+export interface PurgeCounts {
+  readonly visitors: number;
+  readonly dialogs: number;
 }
 
 export interface RefreshRecord {
@@ -87,7 +183,97 @@ export interface Store {
   /** The visitor's open dialog, or a new one with `newId` when none is open. */
   openDialog(visitorId: string, siteId: string, newId: string, now: number): Promise<DialogRecord>;
 
+  /**
+   * Appends a batch in one transaction (group commit: the caller batches concurrent sends).
+   * Results come in input order. Each appended message gets its dialog's next seq, gapless also
+   * within the batch; a duplicate, a closed or a missing dialog appends nothing and uses no seq.
+   * A duplicate is answered before the closed check: a retried send gets its original ack.
+   * Rejects, committing nothing, on an input that breaks the sender rules of {@link AppendInput}
+   * or reuses a message id (caller bugs).
+   *
+   * @example
+   * const [result] = await store.appendMessages([
+   *   { dialogId, id: newId(), clientMsgId, sender: 'visitor', senderId, text, ts: now },
+   * ]);
+   * if (result?.kind === 'appended' || result?.kind === 'duplicate') ack(result.message);
+   */
+  appendMessages(batch: readonly AppendInput[]): Promise<AppendResult[]>;
+
+  /**
+   * A page of a dialog's messages, ascending by seq: `afterSeq` → the first `limit` after it;
+   * `beforeSeq` → the `limit` right before it; neither → the latest `limit`; both → the first
+   * `limit` between them. An unknown dialog has an empty history.
+   */
+  listMessages(dialogId: string, page: MessagePage): Promise<MessageRecord[]>;
+
+  /**
+   * Open dialogs with at least one message within `scope`, latest activity first (ties by id,
+   * descending), at most `scope.limit` — ask for one more than you show to detect truncation.
+   */
+  listOpenDialogs(scope: DialogScope): Promise<DialogRecord[]>;
+
+  /**
+   * Dialogs held by an operator (only `holderId`'s when given), by holder then id: what the
+   * handoff idle timers watch (SPEC §4: a held dialog returns to `requested` after
+   * `POSTERN_HANDOFF_IDLE_MS` with no socket of its holder — every one of them after a restart).
+   */
+  listHeldDialogs(holderId?: string): Promise<DialogRecord[]>;
+
+  /**
+   * Compare-and-set of the handoff state (and the holder with `expectHolderId`); on success the
+   * `system` message is appended with the next seq in the same transaction. `to: 'closed'` also
+   * closes the dialog (at `system.ts`). Rejects when `holder` does not fit `to` (caller bug).
+   *
+   * @example // an operator takes the dialog; `conflict` means someone else holds it
+   * await store.setHandoff(
+   *   dialogId,
+   *   { from: ['assistant', 'requested'], to: 'operator', holder: { id, name } },
+   *   { id: newId(), text: `${name} joined`, ts: now },
+   * );
+   */
+  setHandoff(
+    dialogId: string,
+    change: HandoffChange,
+    system: SystemMessage,
+  ): Promise<HandoffResult>;
+
+  /**
+   * Closes open dialogs whose latest activity (last message, else creation) is before
+   * `idleSince`, oldest first, at most `limit` (default: all), each with a `system` message
+   * (`systemText`, `now`, `newId()`) — except empty dialogs: they stay empty, so operators never
+   * see them and {@link Store.purgeEmpty} still removes them.
+   */
+  closeIdleDialogs(
+    idleSince: number,
+    now: number,
+    systemText: string,
+    newId: () => string,
+    limit?: number,
+  ): Promise<IdleClosure[]>;
+
+  /**
+   * Deletes dialogs without messages created before `olderThan`, and visitors created before it
+   * with no dialog holding messages (with their refresh families, tokens and remaining empty
+   * dialogs). Counts every deleted visitor and dialog.
+   */
+  purgeEmpty(olderThan: number): Promise<PurgeCounts>;
+
   /** Whether the store can serve requests (readiness). */
   healthy(): boolean;
   close(): Promise<void>;
 }
+
+/** The chat half of the store: messages, handoff and housekeeping. */
+export type ChatStore = Pick<
+  Store,
+  | 'appendMessages'
+  | 'listMessages'
+  | 'listOpenDialogs'
+  | 'listHeldDialogs'
+  | 'setHandoff'
+  | 'closeIdleDialogs'
+  | 'purgeEmpty'
+>;
+
+/** The session half of the store: sites, revocations, visitors, refresh tokens, dialogs. */
+export type SessionStore = Omit<Store, keyof ChatStore | 'healthy' | 'close'>;

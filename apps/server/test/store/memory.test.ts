@@ -1,0 +1,4 @@
+import { createMemoryStore } from '../../src/store/memory.js';
+import { describeStoreContract } from './contract.js';
+
+describeStoreContract('memory', createMemoryStore);
