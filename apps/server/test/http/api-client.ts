@@ -7,6 +7,7 @@ import { connect as connectTcp } from 'node:net';
 import { messagesPath, Paths } from '@postern/protocol';
 import { expect } from 'vitest';
 import { APP, type Harness, type HarnessOptions, SHOP, startHarness } from '../support/harness.js';
+import { type HttpAnswer, readAnswer } from '../support/http-answer.js';
 
 export interface ApiResponse {
   readonly status: number;
@@ -155,13 +156,7 @@ export function createTestClock(start = 1_750_000_000_000): TestClock {
   };
 }
 
-export interface RawResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-  /** The body parsed as JSON, or `undefined` when it is not JSON. */
-  readonly json: unknown;
-}
+export type RawResponse = HttpAnswer;
 
 export interface RawRequest {
   readonly method?: string;
@@ -193,21 +188,7 @@ export function rawRequest(base: string, request: RawRequest): Promise<RawRespon
         agent: false,
         ...(request.localAddress ? { localAddress: request.localAddress } : {}),
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on('error', reject);
-      },
+      (res) => readAnswer(res).then(resolve, reject),
     );
     // A server refusing a body early may reset the rest of the upload; the response still counts.
     req.on('error', reject);

@@ -4,14 +4,9 @@
  */
 import { request } from 'node:http';
 import WebSocket from 'ws';
+import { type HttpAnswer, readAnswer } from '../../support/http-answer.js';
 
-export interface HttpAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-  /** The body parsed as JSON, or `undefined` when it is not JSON. */
-  readonly json: unknown;
-}
+export type { HttpAnswer };
 
 export interface HttpInput {
   readonly port: number;
@@ -36,20 +31,7 @@ export function httpCall(input: HttpInput): Promise<HttpAnswer> {
       timeout: timeoutMs,
       ...(localAddress === undefined ? {} : { localAddress }),
     });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
+    req.on('response', (res) => readAnswer(res).then(resolve, reject));
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in time`)));
     req.on('error', reject);
     req.end(body);
