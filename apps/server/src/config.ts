@@ -4,6 +4,7 @@
  * stops. This is the only module that reads environment variables (the caller passes them in).
  */
 import { DEFAULT_DB, DEFAULT_ISSUER, type LimitName } from '@postern/protocol';
+import { ASSISTANT_KINDS, type AssistantKind, defaultAssistantKind } from './assistant/index.js';
 import { INTEGER_RULES, type IntegerRule } from './config-rules.js';
 import { compileTrust, type TrustPredicate } from './security/client-ip.js';
 import { compileOriginList } from './security/origins.js';
@@ -27,9 +28,17 @@ export interface Config {
   /** Metrics listener port, or `null` when metrics are off. */
   readonly metricsPort: number | null;
   readonly metricsHost: string;
+  /** `POSTERN_DB_SYNC`: `normal` survives a process crash, `full` a power loss too. */
+  readonly dbSync: 'normal' | 'full';
+  readonly assistant: AssistantConfig;
   /** Every numeric limit, by variable name. */
   readonly limits: Readonly<Record<LimitName, number>>;
 }
+
+/** Who answers visitors (SPEC §4 "Assistant"). */
+export type AssistantConfig =
+  | { readonly kind: 'demo' | 'none' }
+  | { readonly kind: 'webhook'; readonly url: string; readonly secret: Uint8Array };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -214,6 +223,65 @@ function readMetricsPort(env: Env, publicPort: number, problems: Problems): numb
   return port;
 }
 
+function readDbSync(env: Env, problems: Problems): 'normal' | 'full' {
+  const raw = present(env, 'POSTERN_DB_SYNC');
+  if (raw === undefined || raw === 'normal') return 'normal';
+  if (raw === 'full') return 'full';
+  problems.unparsable('POSTERN_DB_SYNC', 'must be normal or full');
+  return 'normal';
+}
+
+function readWebhookUrl(env: Env, problems: Problems): string | undefined {
+  const raw = present(env, 'POSTERN_ASSISTANT_WEBHOOK_URL');
+  if (raw === undefined) return undefined;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  // Credentials in the URL would end up in logs and proxies; the body is signed instead.
+  if (
+    url === null ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    problems.error('POSTERN_ASSISTANT_WEBHOOK_URL', 'must be an http(s) URL without credentials');
+    return undefined;
+  }
+  return url.href;
+}
+
+function readAssistant(env: Env, options: LoadOptions, problems: Problems): AssistantConfig {
+  const url = readWebhookUrl(env, problems);
+  const raw = present(env, 'POSTERN_ASSISTANT');
+  let kind: AssistantKind = defaultAssistantKind(url);
+  if (raw !== undefined) {
+    if ((ASSISTANT_KINDS as readonly string[]).includes(raw)) kind = raw as AssistantKind;
+    // A typo here would silently change who answers visitors: always an error.
+    else problems.error('POSTERN_ASSISTANT', 'must be demo, webhook or none');
+  }
+  const secret = readSecretValue(env, 'POSTERN_ASSISTANT_WEBHOOK_SECRET', options, problems);
+  if (kind !== 'webhook') return { kind };
+  if (url === undefined) {
+    if (!problems.reported('POSTERN_ASSISTANT_WEBHOOK_URL')) {
+      problems.error('POSTERN_ASSISTANT_WEBHOOK_URL', 'is required by POSTERN_ASSISTANT=webhook');
+    }
+    return { kind: 'none' };
+  }
+  if (secret === undefined) {
+    const name = 'POSTERN_ASSISTANT_WEBHOOK_SECRET';
+    if (!problems.reported(name) && !problems.reported(`${name}_FILE`)) {
+      problems.error(name, 'is required by the webhook assistant (it signs every call)');
+    }
+    return { kind: 'none' };
+  }
+  // The receiver authenticates Postern by this HMAC key: same bar as the token keys.
+  checkLength('POSTERN_ASSISTANT_WEBHOOK_SECRET', secret, problems);
+  return { kind: 'webhook', url, secret };
+}
+
 /** Parses the environment. Never throws and never reads `process.env` itself. */
 export function loadConfig(env: Env, options: LoadOptions): ConfigResult {
   const production = env['NODE_ENV'] === 'production';
@@ -255,6 +323,8 @@ export function loadConfig(env: Env, options: LoadOptions): ConfigResult {
     trustProxy,
     metricsPort,
     metricsHost: present(env, 'POSTERN_METRICS_HOST') ?? '127.0.0.1',
+    dbSync: readDbSync(env, problems),
+    assistant: Object.freeze(readAssistant(env, options, problems)),
     limits: Object.freeze(limits),
   });
   return problems.errors.length > 0

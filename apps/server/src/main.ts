@@ -25,7 +25,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   let store: ReturnType<typeof openSqliteStore>;
   try {
-    store = openSqliteStore({ path: config.db });
+    store = openSqliteStore({ path: config.db, synchronous: config.dbSync });
   } catch (error) {
     if (error instanceof StoreLockedError) {
       console.error(`postern: POSTERN_DB: ${error.message}`);

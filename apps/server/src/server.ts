@@ -15,6 +15,8 @@ import {
   TOKEN_CLOCK_TOLERANCE_S,
   versionedWidgetPath,
 } from '@postern/protocol';
+import type { FetchLike } from './assistant/types.js';
+import { type ChatRuntime, createChatRuntime } from './chat/runtime.js';
 import type { Config } from './config.js';
 import { ErrorCode, PosternError } from './errors.js';
 import { createApi, isApiPath } from './http/api.js';
@@ -49,6 +51,8 @@ export interface ServerDeps {
   readonly widget: WidgetScript;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The `fetch` of the webhook assistant; default the global one. */
+  readonly fetch?: FetchLike;
 }
 
 type OpenCounterView = Pick<OpenCounter, 'count' | 'limit' | 'size' | 'total' | 'mismatches'>;
@@ -71,11 +75,16 @@ export interface PosternServer {
   readonly tokens: TokenService;
   readonly revocations: Revocations;
   readonly registry: SocketRegistry;
+  /** The chat layer (fan-out, commits, assistant, presence, sweeper). */
+  readonly chat: ChatRuntime;
   /** Read-only views of the limiters, for metrics and leak checks. */
   readonly limiters: LimiterViews;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
-  /** Stops accepting, closes every socket with 1001 and waits for the HTTP server. */
+  /**
+   * Stops accepting, closes every socket with 1001, finishes the commits in flight and waits for
+   * the HTTP server. The store stays open (the caller owns it).
+   */
   close(): Promise<void>;
 }
 
@@ -144,6 +153,25 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     if (!table.hit(key).allowed) throw new PosternError(ErrorCode.RATE_LIMITED, 'session rate');
   };
 
+  const chat = createChatRuntime({
+    store,
+    log,
+    now,
+    newId,
+    assistant: config.assistant,
+    fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
+    limits: {
+      visitorMsgRate: limits.POSTERN_VISITOR_MSG_RATE,
+      limiterMaxKeys: limits.POSTERN_LIMITER_MAX_KEYS,
+      resumeMax: limits.POSTERN_RESUME_MAX,
+      maxSubscriptions: limits.POSTERN_MAX_SUBSCRIPTIONS,
+      handoffIdleMs: limits.POSTERN_HANDOFF_IDLE_MS,
+      dialogIdleCloseMs: limits.POSTERN_DIALOG_IDLE_CLOSE_MS,
+      assistantSiteRate: limits.POSTERN_ASSISTANT_SITE_RATE,
+    },
+  });
+  await chat.start();
+
   const siteAccess = createSiteAccess({ store, tokens, revocations, now });
   const sessions = createWidgetSessions({
     store,
@@ -195,6 +223,7 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       pongTimeoutMs: limits.POSTERN_PONG_TIMEOUT_MS,
       maxBufferedBytes: limits.POSTERN_MAX_BUFFERED_BYTES,
       maxSessionMs: limits.POSTERN_MAX_SESSION_MS,
+      openChat: chat.openSession,
     },
     connRate,
     connRateLimit: limits.POSTERN_CONN_RATE,
@@ -258,6 +287,7 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     tokens,
     revocations,
     registry,
+    chat,
     limiters: {
       rateTables: {
         http: httpRate,
@@ -276,9 +306,9 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
           resolve(typeof address === 'object' && address ? address.port : config.port);
         });
       }),
-    close: () =>
-      new Promise((resolve) => {
-        shuttingDown = true;
+    async close() {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => {
         upgrader.closeAll(CloseCode.GOING_AWAY, formatRetryHint(5_000));
         http.close(() => {
           clearTimeout(cutoff);
@@ -289,6 +319,11 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
         // request (or never answers a close frame) would hold shutdown forever.
         const cutoff = setTimeout(() => http.closeAllConnections(), SHUTDOWN_GRACE_MS);
         cutoff.unref();
-      }),
+      });
+      // Sends already in the commit queue are committed before the store closes: their senders
+      // never got an ack, and will find the original when they resend the same client_msg_id.
+      await chat.close();
+      await closed;
+    },
   };
 }

@@ -11,7 +11,7 @@ import {
   readId,
   readString,
 } from './fields.js';
-import type { ChatMessage } from './frames.js';
+import type { ChatMessage, DialogSummary } from './frames.js';
 import { readChatMessage } from './parse-server.js';
 
 /** Paths of the public endpoints. */
@@ -88,6 +88,13 @@ export interface SessionResponse {
 export interface HistoryPage {
   readonly messages: readonly ChatMessage[];
   readonly next_after_seq: number | null;
+}
+
+/** `GET /v1/app/dialogs`: open dialogs in the operator's scope, latest activity first. */
+export interface DialogList {
+  readonly dialogs: readonly DialogSummary[];
+  /** More open dialogs exist than `limit` allowed. */
+  readonly truncated: boolean;
 }
 
 export type BodyResult<T> =

@@ -25,6 +25,9 @@ export const HISTORY_PAGE_MAX = 100;
 export const RESUME_MIN_INTERVAL_MS = 5_000;
 /** `dialog` frames sent in an operator's snapshot before `dialogs_truncated`. */
 export const DIALOG_SNAPSHOT_MAX = 500;
+/** `GET /v1/app/dialogs`: default and largest `limit`. */
+export const DIALOG_LIST_DEFAULT = 100;
+export const DIALOG_LIST_MAX = DIALOG_SNAPSHOT_MAX;
 /** `refresh_required` is sent about this long before the token expires. */
 export const REFRESH_LEAD_MS = 60_000;
 /** Clock tolerance for token `exp`/`iat`/`nbf`, at most. */
@@ -72,6 +75,8 @@ export const DEFAULTS = Object.freeze({
   POSTERN_IPV6_PREFIX: 56,
   /** Outgoing bytes queued for one socket before it is closed as a slow consumer (4014). */
   POSTERN_MAX_BUFFERED_BYTES: 1_048_576,
+  /** Assistant calls per site per minute; over it the visitor reads a `system` message. */
+  POSTERN_ASSISTANT_SITE_RATE: 600,
 } as const);
 
 export type LimitName = keyof typeof DEFAULTS;

@@ -2,7 +2,16 @@
  * App routes (operators, bearer operator tokens). Only `POSTERN_APP_ORIGINS` get CORS access.
  */
 import type { IncomingMessage } from 'node:http';
-import { isId, isRawObject, Paths } from '@postern/protocol';
+import {
+  DIALOG_LIST_DEFAULT,
+  DIALOG_LIST_MAX,
+  type DialogList,
+  isId,
+  isRawObject,
+  Paths,
+} from '@postern/protocol';
+import { dialogFrame } from '../chat/frames.js';
+import { historyPage } from '../chat/history.js';
 import { ErrorCode, PosternError } from '../errors.js';
 import type { Revocations } from '../security/revocations.js';
 import type { OperatorClaims, TokenService } from '../security/tokens.js';
@@ -11,6 +20,7 @@ import type { Route } from './api.js';
 import { bearerToken } from './bearer.js';
 import { assertJsonRequest, BodyError, readJsonBody } from './body.js';
 import { sendJson } from './respond.js';
+import { historyQueryOf } from './widget-routes.js';
 
 export interface AppRouteDeps {
   readonly tokens: TokenService;
@@ -59,6 +69,23 @@ function parseRevocation(body: unknown): { kind: RevocationKind; target: string 
   return { kind, target: target as string };
 }
 
+/** `?limit=N` of the dialog list (1..DIALOG_LIST_MAX), nothing else. */
+function dialogListLimit(req: IncomingMessage): number {
+  const url = req.url ?? '';
+  const params = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+  const keys = [...params.keys()];
+  if (keys.some((key) => key !== 'limit')) throw new BodyError('invalid_query');
+  const values = params.getAll('limit');
+  if (values.length === 0) return DIALOG_LIST_DEFAULT;
+  const [value] = values;
+  if (values.length > 1 || value === undefined || !/^[1-9]\d{0,3}$/.test(value)) {
+    throw new BodyError('invalid_query');
+  }
+  const limit = Number(value);
+  if (limit > DIALOG_LIST_MAX) throw new BodyError('invalid_query');
+  return limit;
+}
+
 export function appRoutes(deps: AppRouteDeps): Route[] {
   /** The site a revocation target belongs to, or `null` when it cannot be known. */
   async function siteOf(kind: RevocationKind, target: string): Promise<string | null> {
@@ -68,6 +95,40 @@ export function appRoutes(deps: AppRouteDeps): Route[] {
   }
 
   return [
+    {
+      audience: 'app',
+      method: 'GET',
+      path: Paths.APP_DIALOGS,
+      async handle({ req, res, headers }) {
+        const operator = await authenticateOperator(deps.tokens, deps.revocations, req);
+        const limit = dialogListLimit(req);
+        // Filtered by the store, never after the fact: other sites' dialogs are never loaded.
+        const found = await deps.store.listOpenDialogs({ sites: operator.sites, limit: limit + 1 });
+        const body: DialogList = {
+          dialogs: found.slice(0, limit).map((dialog) => {
+            const { type: _type, ...summary } = dialogFrame(dialog);
+            return summary;
+          }),
+          truncated: found.length > limit,
+        };
+        sendJson(res, 200, body, headers);
+      },
+    },
+    {
+      audience: 'app',
+      method: 'GET',
+      path: { prefix: `${Paths.APP_DIALOGS}/`, suffix: '/messages' },
+      async handle({ req, res, param, headers }) {
+        const operator = await authenticateOperator(deps.tokens, deps.revocations, req);
+        const query = historyQueryOf(req);
+        const dialog = param === undefined ? null : await deps.store.findDialog(param);
+        // Outside the operator's sites looks exactly like missing (SPEC §3).
+        if (!dialog || !operatorCovers(operator, dialog.siteId)) {
+          throw new PosternError(ErrorCode.NOT_FOUND, 'dialog not found');
+        }
+        sendJson(res, 200, await historyPage(deps.store, dialog, query), headers);
+      },
+    },
     {
       audience: 'app',
       method: 'POST',

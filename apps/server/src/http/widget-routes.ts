@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isRawObject, Paths } from '@postern/protocol';
+import { historyPage, parseHistoryQuery } from '../chat/history.js';
 import { ErrorCode, PosternError } from '../errors.js';
 import type { Revocations } from '../security/revocations.js';
 import type { TokenService } from '../security/tokens.js';
@@ -24,6 +25,15 @@ export interface WidgetRouteDeps {
   readonly bodyMaxBytes: number;
   /** Throws `ERR_RATE_LIMITED` when this client creates sessions too fast. */
   readonly admitNewSessionFrom: (req: IncomingMessage) => void;
+}
+
+/** The history page a request asks for; `400 invalid_query` when the query is malformed. */
+export function historyQueryOf(req: IncomingMessage) {
+  const url = req.url ?? '';
+  const at = url.indexOf('?');
+  const query = parseHistoryQuery(at === -1 ? '' : url.slice(at + 1));
+  if (query === null) throw new BodyError('invalid_query');
+  return query;
 }
 
 /** The site token rides in the query string (the preflight needs it); nothing else does. */
@@ -79,7 +89,7 @@ export function widgetRoutes(deps: WidgetRouteDeps): Route[] {
         if (!dialog || dialog.visitorId !== claims.visitorId) {
           throw new PosternError(ErrorCode.NOT_FOUND, 'dialog not found');
         }
-        sendJson(res, 200, { messages: [], next_after_seq: null }, headers);
+        sendJson(res, 200, await historyPage(deps.store, dialog, historyQueryOf(req)), headers);
       },
     },
   ];

@@ -20,6 +20,8 @@ export type Identity =
       readonly siteId: string;
       readonly siteJti: string;
       readonly origin: string;
+      /** The minting site token's `assistant_id`, handed to the assistant. */
+      readonly assistantId: string;
       readonly dialog: DialogRecord;
       /** The client asked to resume a dialog that has closed since. */
       readonly resumedClosed: boolean;
@@ -67,7 +69,7 @@ export async function authenticateVisitor(
     throw new PosternError(ErrorCode.ORIGIN_FORBIDDEN, 'not the token origin');
   }
   // The site may have narrowed its domains since; the minting site token must still allow it.
-  await deps.siteAccess.forVisitor(claims.siteJti, origin);
+  const site = await deps.siteAccess.forVisitor(claims.siteJti, origin);
   let dialog: DialogRecord;
   let resumedClosed = false;
   if (frame.resume) {
@@ -91,6 +93,7 @@ export async function authenticateVisitor(
     siteId: claims.siteId,
     siteJti: claims.siteJti,
     origin,
+    assistantId: site.assistantId,
     dialog,
     resumedClosed,
   };
@@ -110,6 +113,20 @@ export async function authenticateOperator(deps: AuthDeps, frame: AuthFrame): Pr
   };
 }
 
+/** What an in-band refresh changes on a socket. */
+export interface RefreshedCredentials {
+  readonly jti: string;
+  readonly expiresAt: number;
+  /** Visitors: the site token that minted the new visitor token. */
+  readonly siteJti?: string;
+  /** Operators: the new token's claims (the customer's backend may have narrowed `sites`). */
+  readonly operator?: {
+    readonly name: string;
+    readonly sites: readonly string[] | '*';
+    readonly scope: readonly string[];
+  };
+}
+
 /**
  * Verifies an in-band `refresh` token against the identity it would replace: same kind, same
  * subject (and for visitors the same site and origin), a later expiry. Any mismatch is
@@ -119,7 +136,7 @@ export async function verifyRefresh(
   tokens: TokenService,
   identity: Identity,
   token: string,
-): Promise<{ jti: string; expiresAt: number; siteJti?: string }> {
+): Promise<RefreshedCredentials> {
   try {
     if (identity.kind === 'visitor') {
       const claims = await tokens.verifyVisitor(token);
@@ -140,7 +157,11 @@ export async function verifyRefresh(
     if (claims.expiresAt <= identity.expiresAt) {
       throw new PosternError(ErrorCode.AUTH_FAILED, 'refresh does not extend the session');
     }
-    return { jti: claims.jti, expiresAt: claims.expiresAt };
+    return {
+      jti: claims.jti,
+      expiresAt: claims.expiresAt,
+      operator: { name: claims.name, sites: claims.sites, scope: claims.scope },
+    };
   } catch (error) {
     // SPEC §4: a refresh that fails for any reason but revocation closes with 4002.
     if (error instanceof PosternError && error.code === ErrorCode.AUTH_EXPIRED) {

@@ -10,12 +10,13 @@ import {
   CloseCode,
   CloseReason,
   decodeClientFrame,
-  type ErrorFrame,
   formatRetryHint,
   REFRESH_LEAD_MS,
   type ServerFrame,
 } from '@postern/protocol';
 import type { WebSocket } from 'ws';
+import type { ChatSession } from '../chat/chat-session.js';
+import { handoffStatus } from '../chat/frames.js';
 import { errorMapping } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlotLease } from '../security/open-counters.js';
@@ -47,6 +48,13 @@ export interface ConnectionDeps extends AuthDeps {
   /** Outgoing bytes a socket may have queued before it is a slow consumer (4014). */
   readonly maxBufferedBytes: number;
   readonly maxSessionMs: number;
+  /** Opens the chat side of an authenticated socket (memberships, chat frames). */
+  readonly openChat: (
+    identity: Identity,
+    socketId: string,
+    send: (frame: ServerFrame) => void,
+    onOverflow: () => void,
+  ) => ChatSession;
 }
 
 export interface ConnectionContext {
@@ -83,6 +91,7 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
   let phase: Phase = 'awaiting_auth';
   let identity: Identity | null = null;
   let live: LiveSocket | null = null;
+  let chat: ChatSession | null = null;
   let lifetimeTimers: NodeJS.Timeout[] = [];
   let queue: Promise<void> = Promise.resolve();
 
@@ -119,6 +128,7 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
     if (live) deps.registry.remove(live.id);
+    chat?.stop();
   }
 
   function fail(error: unknown): void {
@@ -189,6 +199,11 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     );
     sendReady(who);
     heartbeat.start();
+    chat = deps.openChat(who, sessionId, send, () =>
+      close(CloseCode.SLOW_CONSUMER, 'slow_consumer'),
+    );
+    // Frames behind `auth` wait in the queue until the replay (or the snapshot) is out.
+    await chat.start(frame.resume);
   }
 
   function sendReady(who: Identity): void {
@@ -207,8 +222,8 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       ...base,
       visitor_id: who.visitorId,
       dialog_id: who.dialog.id,
-      last_seq: 0,
-      handoff: { state: 'assistant' },
+      last_seq: who.dialog.lastSeq,
+      handoff: handoffStatus(who.dialog),
     });
     if (who.resumedClosed) send({ type: 'error', code: 'dialog_closed' });
   }
@@ -231,10 +246,13 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     if (identity.kind === 'visitor' && next.siteJti !== undefined) {
       live.siteJti = next.siteJti;
       identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt, siteJti: next.siteJti };
+    } else if (identity.kind === 'operator' && next.operator !== undefined) {
+      identity = { ...identity, ...next.operator, jti: next.jti, expiresAt: next.expiresAt };
     } else {
       identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt };
     }
     scheduleLifetime(next.expiresAt);
+    chat?.rebind(identity);
     send({ type: 'refreshed', token_expires_at: next.expiresAt });
   }
 
@@ -262,10 +280,8 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     } else if (frame.type === 'auth') {
       // `auth` is the first frame only; later ones are refused, not fatal.
       send({ type: 'error', code: 'invalid' });
-    } else if (frame.type !== 'pong') {
-      const ref = 'client_msg_id' in frame ? frame.client_msg_id : frame.dialog_id;
-      const error: ErrorFrame = { type: 'error', code: 'forbidden', ref };
-      send(error);
+    } else if (frame.type !== 'pong' && chat) {
+      await chat.handle(frame);
     }
   }
 

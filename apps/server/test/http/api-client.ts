@@ -2,7 +2,7 @@
  * Small clients for the HTTP API tests: each returns status, headers and the parsed body, so a
  * test can assert all three (and the raw text, to prove nothing else leaks).
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { connect as connectTcp } from 'node:net';
 import { messagesPath, Paths } from '@postern/protocol';
 import { expect } from 'vitest';

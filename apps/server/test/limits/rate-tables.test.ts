@@ -102,7 +102,12 @@ describe('rate tables', () => {
       expect(attempt.status).toBe(101);
     }
 
-    for (const { table } of tables) expect(table.size).toBe(max);
+    // The four tables this traffic reaches (HTTP, connections, sessions per IP and per site)
+    // are full and no fuller; the chat tables (messages per visitor, assistant calls per site)
+    // saw none of it.
+    const driven = tables.filter(({ table }) => table.size > 0);
+    expect(driven).toHaveLength(4);
+    for (const { table } of driven) expect(table.size).toBe(max);
   }, 20_000);
 
   it('answers an HTTP flood with 429 {"error":"rate_limited"} and a coarse Retry-After', async () => {

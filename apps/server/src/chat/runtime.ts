@@ -1,0 +1,202 @@
+/**
+ * The chat layer, assembled: fan-out, group commit, the chat service, the assistant (runner and
+ * bridge), operator presence for the handoff idle rule, and the housekeeping sweeper. The server
+ * opens one {@link ChatSession} per authenticated socket and closes the runtime at shutdown,
+ * after its sockets, so that every commit in flight finishes.
+ */
+import { MINUTE_WINDOW_MS, type ServerFrame } from '@postern/protocol';
+import { createAssistantRunner, createResponder, type FetchLike } from '../assistant/index.js';
+import type { AssistantRunner } from '../assistant/runner.js';
+import type { AssistantConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { createRateTable } from '../security/rate-table.js';
+import type { IdleClosure, Store } from '../store/types.js';
+import type { Identity } from '../ws/authenticate.js';
+import { type AssistantBridge, createAssistantBridge } from './assistant-bridge.js';
+import { type ChatSession, createChatSession } from './chat-session.js';
+import { type CommitQueue, createCommitQueue } from './commit-queue.js';
+import { createFanout, type Fanout } from './fanout.js';
+import { dialogFrame, handoffFrame, messageFrame } from './frames.js';
+import { createPresence, type Presence } from './presence.js';
+import { type Chat, createChat } from './service.js';
+import { startSweeper } from './sweeper.js';
+
+export interface ChatRuntimeOptions {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly newId: () => string;
+  readonly assistant: AssistantConfig;
+  /** The `fetch` the webhook assistant uses. */
+  readonly fetch: FetchLike;
+  readonly limits: {
+    readonly visitorMsgRate: number;
+    readonly limiterMaxKeys: number;
+    readonly resumeMax: number;
+    readonly maxSubscriptions: number;
+    readonly handoffIdleMs: number;
+    readonly dialogIdleCloseMs: number;
+    readonly assistantSiteRate: number;
+  };
+}
+
+export interface ChatRuntime {
+  readonly chat: Chat;
+  readonly fanout: Fanout;
+  readonly commits: CommitQueue;
+  readonly presence: Presence;
+  /** `null` with `POSTERN_ASSISTANT=none`. */
+  readonly runner: AssistantRunner | null;
+  /** The chat side of one authenticated socket. */
+  openSession(
+    identity: Identity,
+    socketId: string,
+    send: (frame: ServerFrame) => void,
+    onOverflow: () => void,
+  ): ChatSession;
+  /** Restores what outlives a restart (held dialogs, their idle timers) and starts the sweeper. */
+  start(): Promise<void>;
+  /** One housekeeping pass now (also runs on its own timer). */
+  sweep(): Promise<void>;
+  /** Finishes commits in flight, stops the assistant and every timer. Call after sockets closed. */
+  close(): Promise<void>;
+}
+
+/** How often the sweeper runs: often enough for the idle-close deadline, at most once a second. */
+function sweepInterval(idleCloseMs: number): number {
+  return Math.min(60_000, Math.max(1_000, Math.floor(idleCloseMs / 4)));
+}
+
+export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
+  const { store, log, now, newId, limits } = options;
+  const fanout = createFanout();
+  const commits = createCommitQueue(store);
+  const onError = (error: unknown) => log.error('chat_error', { error });
+
+  let runner: AssistantRunner | null = null;
+  let bridge: AssistantBridge | null = null;
+  const responder = createResponder({
+    kind: options.assistant.kind,
+    ...(options.assistant.kind === 'webhook'
+      ? { webhookUrl: options.assistant.url, webhookSecret: options.assistant.secret }
+      : {}),
+    fetch: options.fetch,
+    now,
+  });
+
+  const chat = createChat({
+    store,
+    fanout,
+    commits,
+    newId,
+    now,
+    log,
+    visitorRate: createRateTable({
+      limit: limits.visitorMsgRate,
+      windowMs: MINUTE_WINDOW_MS,
+      maxKeys: limits.limiterMaxKeys,
+      now,
+    }),
+    assistant: {
+      visitorMessage: (dialog, message, assistantId) =>
+        bridge?.visitorMessage(dialog, message, assistantId),
+      handoffChanged: (dialog) => bridge?.handoffChanged(dialog),
+    },
+  });
+
+  if (responder !== null) {
+    bridge = createAssistantBridge({
+      store,
+      runner: () => runner as AssistantRunner,
+      post: chat.post,
+      onError,
+    });
+    const bridged = bridge;
+    runner = createAssistantRunner({
+      responder,
+      // Per-site bound: one busy site cannot use up every call slot (SPEC §4).
+      siteRate: createRateTable({
+        limit: limits.assistantSiteRate,
+        windowMs: MINUTE_WINDOW_MS,
+        maxKeys: limits.limiterMaxKeys,
+        now,
+      }),
+      now,
+      onReply: (request, reply) => bridged.reply(request, reply.text),
+      onFailure: (request, reason) => bridged.fail(request, reason),
+      isStillAssistant: (dialogId) => bridged.isStillAssistant(dialogId),
+      log,
+    });
+  }
+
+  /** A held dialog whose holder stayed away goes back to `requested` (SPEC §4). */
+  async function returnHeld(operatorId: string): Promise<void> {
+    for (const dialog of await store.listHeldDialogs(operatorId)) {
+      await chat.changeHandoff(dialog, ['operator'], 'requested', null, operatorId);
+    }
+  }
+
+  const presence = createPresence({
+    idleMs: limits.handoffIdleMs,
+    onAbsent: (operatorId) => void returnHeld(operatorId).catch(onError),
+  });
+
+  function publishClosure({ dialog, message }: IdleClosure): void {
+    bridge?.handoffChanged(dialog);
+    if (message) fanout.toDialog(dialog.id, messageFrame(message));
+    fanout.toDialog(dialog.id, handoffFrame(dialog));
+    fanout.toFeed(dialogFrame(dialog));
+  }
+
+  let sweeper: ReturnType<typeof startSweeper> | null = null;
+  const sweeperOptions = {
+    store,
+    now,
+    newId,
+    log,
+    idleCloseMs: limits.dialogIdleCloseMs,
+    intervalMs: sweepInterval(limits.dialogIdleCloseMs),
+    onClosed: publishClosure,
+  };
+
+  return {
+    chat,
+    fanout,
+    commits,
+    presence,
+    runner,
+    openSession: (identity, socketId, send, onOverflow) =>
+      createChatSession(
+        {
+          chat,
+          fanout,
+          store,
+          now,
+          resumeMax: limits.resumeMax,
+          maxSubscriptions: limits.maxSubscriptions,
+          presence,
+        },
+        identity,
+        socketId,
+        send,
+        onOverflow,
+      ),
+    async start() {
+      // After a restart no holder has a socket yet: each gets the full idle time to come back.
+      const holders = new Set<string>();
+      for (const dialog of await store.listHeldDialogs()) {
+        bridge?.setHeld(dialog.id, true);
+        if (dialog.holder) holders.add(dialog.holder.id);
+      }
+      for (const holder of holders) presence.offline(holder);
+      sweeper = startSweeper(sweeperOptions);
+    },
+    sweep: () => sweeper?.sweep() ?? Promise.resolve(),
+    async close() {
+      sweeper?.close();
+      presence.close();
+      await runner?.close();
+      await commits.drain();
+    },
+  };
+}
