@@ -404,6 +404,162 @@ describe('loadConfig: origins and proxies always stop start-up', () => {
   });
 });
 
+describe('loadConfig: assistant', () => {
+  const HOOK = 'https://hooks.example/postern?key=HOOK-QUERY-KEY';
+  const HOOK_SECRET = 'HOOK-SECRET-0123456789-0123456789-abc';
+  const webhook = {
+    POSTERN_ASSISTANT_WEBHOOK_URL: HOOK,
+    POSTERN_ASSISTANT_WEBHOOK_SECRET: HOOK_SECRET,
+  };
+
+  const named = (messages: readonly string[]) => messages.map((m) => m.split(':', 1)[0]);
+
+  it('defaults to demo without a webhook URL (an empty POSTERN_ASSISTANT counts as unset)', () => {
+    expect(config({}).config.assistant).toEqual({ kind: 'demo' });
+    expect(config({ POSTERN_ASSISTANT: '' }).config.assistant).toEqual({ kind: 'demo' });
+    expect(Object.isFrozen(config({}).config.assistant)).toBe(true);
+  });
+
+  it('defaults to webhook once a URL is set, with the URL and the secret bytes', () => {
+    for (const base of [PRODUCTION, {}]) {
+      const { config: c, warnings } = config({ ...base, ...webhook });
+      expect(warnings).toEqual([]);
+      expect(c.assistant.kind).toBe('webhook');
+      if (c.assistant.kind !== 'webhook') return;
+      expect(c.assistant.url).toBe(HOOK);
+      expect(text(c.assistant.secret)).toBe(HOOK_SECRET);
+    }
+  });
+
+  it.each(['demo', 'none'] as const)(
+    'lets POSTERN_ASSISTANT=%s win over a configured URL',
+    (kind) => {
+      expect(config({ ...webhook, POSTERN_ASSISTANT: kind }).config.assistant).toEqual({ kind });
+    },
+  );
+
+  it.each(['BOGUS-KIND', 'Webhook', 'demo '])(
+    'refuses POSTERN_ASSISTANT=%j in and out of production, naming the variable',
+    (value) => {
+      for (const base of [PRODUCTION, {}]) {
+        const messages = errors({ ...base, POSTERN_ASSISTANT: value });
+        expect(messages).toEqual(['POSTERN_ASSISTANT: must be demo, webhook or none']);
+        expectClean(messages, [value, 'BOGUS']);
+      }
+    },
+  );
+
+  it('refuses the webhook without a URL', () => {
+    for (const base of [PRODUCTION, {}]) {
+      const messages = errors({
+        ...base,
+        POSTERN_ASSISTANT: 'webhook',
+        POSTERN_ASSISTANT_WEBHOOK_SECRET: HOOK_SECRET,
+      });
+      expect(named(messages)).toEqual(['POSTERN_ASSISTANT_WEBHOOK_URL']);
+      expectClean(messages, [HOOK_SECRET]);
+    }
+  });
+
+  it('refuses the webhook without a secret, chosen or by default', () => {
+    for (const env of [
+      { POSTERN_ASSISTANT_WEBHOOK_URL: HOOK },
+      { POSTERN_ASSISTANT: 'webhook', POSTERN_ASSISTANT_WEBHOOK_URL: HOOK },
+    ]) {
+      for (const base of [PRODUCTION, {}]) {
+        const messages = errors({ ...base, ...env });
+        expect(named(messages)).toEqual(['POSTERN_ASSISTANT_WEBHOOK_SECRET']);
+        expectClean(messages, [HOOK, 'hooks.example', 'HOOK-QUERY-KEY']);
+      }
+    }
+  });
+
+  it.each([
+    'ftp://hooks.example/HOOK-PATH',
+    'javascript:alert(1)',
+    'file:///etc/HOOK-PATH',
+    'hooks.example/HOOK-PATH',
+    'https://HOOK-USER:HOOK-PASS@hooks.example/hook',
+    'https://HOOK-USER@hooks.example/hook',
+  ])('refuses POSTERN_ASSISTANT_WEBHOOK_URL=%j in and out of production', (value) => {
+    for (const base of [PRODUCTION, {}]) {
+      const messages = errors({ ...base, ...webhook, POSTERN_ASSISTANT_WEBHOOK_URL: value });
+      expect(messages).toEqual([
+        'POSTERN_ASSISTANT_WEBHOOK_URL: must be an http(s) URL without credentials',
+      ]);
+      expectClean(messages, [value, 'HOOK-PATH', 'HOOK-USER', 'HOOK-PASS', 'alert']);
+    }
+  });
+
+  it('refuses a webhook secret shorter than 32 bytes in production only, without echoing it', () => {
+    const short = 'SHORT-HOOK-KEY'.padEnd(31, 'k');
+    const messages = errors({ ...PRODUCTION, ...webhook, POSTERN_ASSISTANT_WEBHOOK_SECRET: short });
+    expect(messages).toEqual(['POSTERN_ASSISTANT_WEBHOOK_SECRET: must be at least 32 bytes']);
+    expectClean(messages, [short, 'SHORT-HOOK-KEY']);
+    const dev = config({ ...webhook, POSTERN_ASSISTANT_WEBHOOK_SECRET: short }).config.assistant;
+    expect(dev.kind === 'webhook' && text(dev.secret)).toBe(short);
+  });
+
+  it('reads POSTERN_ASSISTANT_WEBHOOK_SECRET_FILE, losing one trailing newline', () => {
+    const { config: c } = config(
+      {
+        ...PRODUCTION,
+        POSTERN_ASSISTANT_WEBHOOK_URL: HOOK,
+        POSTERN_ASSISTANT_WEBHOOK_SECRET_FILE: '/run/secrets/hook',
+      },
+      files({ '/run/secrets/hook': `${HOOK_SECRET}\n` }),
+    );
+    expect(c.assistant.kind === 'webhook' && text(c.assistant.secret)).toBe(HOOK_SECRET);
+  });
+
+  it('refuses the secret and its _FILE together, and an unreadable _FILE, naming the variable', () => {
+    const both = errors(
+      { ...webhook, POSTERN_ASSISTANT_WEBHOOK_SECRET_FILE: '/run/secrets/hook' },
+      files({ '/run/secrets/hook': HOOK_SECRET }),
+    );
+    expect(both).toHaveLength(1);
+    expect(both[0]).toMatch(
+      /^POSTERN_ASSISTANT_WEBHOOK_SECRET: .*POSTERN_ASSISTANT_WEBHOOK_SECRET_FILE/,
+    );
+    const unreadable = errors({
+      POSTERN_ASSISTANT_WEBHOOK_URL: HOOK,
+      POSTERN_ASSISTANT_WEBHOOK_SECRET_FILE: '/nowhere/HOOK-FILE',
+    });
+    expect(unreadable).toEqual(['POSTERN_ASSISTANT_WEBHOOK_SECRET_FILE: file cannot be read']);
+    expectClean([...both, ...unreadable], [HOOK_SECRET, '/run/secrets/hook', 'HOOK-FILE', HOOK]);
+  });
+});
+
+describe('loadConfig: POSTERN_DB_SYNC', () => {
+  it('defaults to normal and accepts normal and full, in and out of production', () => {
+    expect(config({}).config.dbSync).toBe('normal');
+    for (const base of [PRODUCTION, {}]) {
+      for (const value of ['normal', 'full'] as const) {
+        const { config: c, warnings } = config({ ...base, POSTERN_DB_SYNC: value });
+        expect(c.dbSync).toBe(value);
+        expect(warnings).toEqual([]);
+      }
+    }
+  });
+
+  it.each(['EXTRA-SYNC', 'FULL', 'off'])(
+    'warns about POSTERN_DB_SYNC=%j outside production and keeps normal',
+    (value) => {
+      const { config: c, warnings } = config({ POSTERN_DB_SYNC: value });
+      expect(c.dbSync).toBe('normal');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^POSTERN_DB_SYNC: .*using the default/);
+      expectClean(warnings, [value]);
+    },
+  );
+
+  it.each(['EXTRA-SYNC', 'FULL', 'off'])('refuses POSTERN_DB_SYNC=%j in production', (value) => {
+    const messages = errors({ ...PRODUCTION, POSTERN_DB_SYNC: value });
+    expect(messages).toEqual(['POSTERN_DB_SYNC: must be normal or full']);
+    expectClean(messages, [value]);
+  });
+});
+
 describe('resolveKeys: development secrets', () => {
   let folder: string;
   beforeEach(() => {

@@ -34,7 +34,7 @@ const ANSWERS: readonly CannedAnswer[] = [
     pattern:
       /\b(?:human|person|people|operator|agent|someone|somebody|staff|real (?:person|human)|talk to (?:a|an|the|someone))\b/,
     reply: {
-      text: 'Of course — I’ve let the team know you’d like to talk to a person. Someone will join this chat shortly; you can keep writing in the meantime.',
+      text: 'Of course — choose “Talk to a person” and someone from the team will join this chat. You can keep writing in the meantime.',
       offerHuman: true,
     },
   },

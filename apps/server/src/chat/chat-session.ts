@@ -7,6 +7,7 @@ import {
   type ClientFrame,
   DIALOG_SNAPSHOT_MAX,
   type ErrorFrame,
+  type HandoffActionFrame,
   RESUME_MIN_INTERVAL_MS,
   type ResumePoint,
   type ServerFrame,
@@ -107,6 +108,29 @@ export function createChatSession(
     if (dialogs.length > DIALOG_SNAPSHOT_MAX) send({ type: 'dialogs_truncated' });
   }
 
+  /**
+   * A handoff action; the operator socket that takes a dialog is subscribed to it first (when its
+   * subscription limit allows), so it sees the take's own system message and what follows.
+   */
+  async function takeOrHandoff(frame: HandoffActionFrame): Promise<void> {
+    const joining =
+      frame.action === 'take' &&
+      actor.kind === 'operator' &&
+      !members.has(frame.dialog_id) &&
+      members.size < deps.maxSubscriptions;
+    if (!joining) return deps.chat.handoff(actor, frame);
+    const dialog = await deps.chat.dialogFor(actor, frame.dialog_id);
+    if (stopped) return;
+    join(dialog.id);
+    subscribedSites.set(dialog.id, dialog.siteId);
+    try {
+      await deps.chat.handoff(actor, frame);
+    } catch (error) {
+      leave(dialog.id);
+      throw error;
+    }
+  }
+
   async function dispatch(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'send':
@@ -114,13 +138,17 @@ export function createChatSession(
       case 'typing':
         return deps.chat.typing(actor, { id: socketId, deliver: send }, frame);
       case 'handoff':
-        return deps.chat.handoff(actor, frame);
+        return takeOrHandoff(frame);
       case 'resume': {
         // At most once per 5 s per socket: a replay costs a query and a burst of frames.
         const now = deps.now();
         if (now - lastResumeAt < RESUME_MIN_INTERVAL_MS) throw new FrameRefusal('rate_limited');
         lastResumeAt = now;
-        await deps.chat.dialogFor(actor, frame.dialog_id);
+        const dialog = await deps.chat.dialogFor(actor, frame.dialog_id);
+        // One's own dialog that closed before this socket joined it is not "missing" (SPEC §3).
+        if (dialog.state === 'closed' && !members.has(dialog.id)) {
+          throw new FrameRefusal('dialog_closed');
+        }
         return resume(frame.dialog_id, frame.after_seq);
       }
       case 'subscribe': {
@@ -163,12 +191,26 @@ export function createChatSession(
         return;
       }
       deps.presence.online(identity.operatorId);
+      // Changes that happen while the snapshot is read wait behind it, so a stale snapshot
+      // frame never overwrites a newer change on the operator's screen.
+      let heldChanges: ServerFrame[] | null = [];
       leaveFeed = deps.fanout.joinFeed({
         id: socketId,
-        deliver: send,
+        deliver: (frame) => {
+          if (heldChanges === null) return send(frame);
+          // Bounded like every buffer: a feed this busy during one query is a slow consumer.
+          if (heldChanges.length >= DIALOG_SNAPSHOT_MAX) return onOverflow();
+          heldChanges.push(frame);
+        },
         covers: (siteId) => coversSite(actor, siteId),
       });
-      await snapshot();
+      try {
+        await snapshot();
+      } finally {
+        const changes = heldChanges;
+        heldChanges = null;
+        for (const change of changes) send(change);
+      }
     },
     async handle(frame) {
       try {

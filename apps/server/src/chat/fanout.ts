@@ -25,8 +25,12 @@ export interface Fanout {
   toDialog(dialogId: string, frame: ServerFrame, exceptId?: string): void;
   /** Delivers a dialog change to every operator socket covering its site. */
   toFeed(frame: DialogFrame): void;
+  /** Whether a socket is joined to a dialog. */
+  isMember(dialogId: string, memberId: string): boolean;
   /** Sockets joined to a dialog (for limits and tests). */
   membersOf(dialogId: string): number;
+  /** Dialogs with a member, memberships and feed sockets right now (for leak checks). */
+  readonly size: { readonly dialogs: number; readonly members: number; readonly feed: number };
 }
 
 export function createFanout(): Fanout {
@@ -64,6 +68,12 @@ export function createFanout(): Fanout {
         if (member.covers(frame.site_id)) member.deliver(frame);
       }
     },
+    isMember: (dialogId, memberId) => dialogs.get(dialogId)?.has(memberId) ?? false,
     membersOf: (dialogId) => dialogs.get(dialogId)?.size ?? 0,
+    get size() {
+      let members = 0;
+      for (const joined of dialogs.values()) members += joined.size;
+      return { dialogs: dialogs.size, members, feed: feed.size };
+    },
   };
 }

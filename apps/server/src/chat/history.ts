@@ -36,8 +36,10 @@ export function parseHistoryQuery(search: string): HistoryQuery | null {
   };
   const afterSeq = read('after_seq');
   const beforeSeq = read('before_seq');
-  const limit = read('limit') ?? HISTORY_PAGE_DEFAULT;
-  if (afterSeq === null || beforeSeq === null || limit === null) return null;
+  // `null` (invalid) must not fall through to the default: `?limit=abc` is refused, not served.
+  const givenLimit = read('limit');
+  if (afterSeq === null || beforeSeq === null || givenLimit === null) return null;
+  const limit = givenLimit ?? HISTORY_PAGE_DEFAULT;
   if (afterSeq !== undefined && beforeSeq !== undefined) return null;
   if (limit < 1 || limit > HISTORY_PAGE_MAX) return null;
   return {
@@ -58,7 +60,12 @@ export async function historyPage(
     const { type: _type, ...message } = messageFrame(record);
     return message;
   });
-  const last = records.at(-1)?.seq ?? query.afterSeq ?? null;
+  // Where the page ends: its last message, else the bound it was asked for (an empty page
+  // before seq N ends at N - 1, so a client can still page forward from there).
+  const last =
+    records.at(-1)?.seq ??
+    query.afterSeq ??
+    (query.beforeSeq === undefined ? null : Math.max(0, query.beforeSeq - 1));
   const more = last !== null && last < dialog.lastSeq;
   return { messages, next_after_seq: more ? last : null };
 }

@@ -56,8 +56,12 @@ export async function replay(
 ): Promise<void> {
   member.hold();
   try {
-    const messages = await store.listMessages(dialogId, { afterSeq, limit: resumeMax });
+    // The head is read before the page, while live frames are already held: every message
+    // committed since the hold is either in the page or held (and sent after `resumed`). Read
+    // after the page, a message committed in between would count towards the head but be
+    // dropped from the held frames: a spurious gap, and a live message the socket never got.
     const dialog = await store.findDialog(dialogId);
+    const messages = await store.listMessages(dialogId, { afterSeq, limit: resumeMax });
     for (const message of messages) send(messageFrame(message));
     const last = messages.at(-1)?.seq ?? afterSeq;
     const head = Math.max(dialog?.lastSeq ?? last, last);
@@ -70,7 +74,9 @@ export async function replay(
       head_seq: head,
       ...(gap ? { next_after_seq: last } : {}),
     });
-    member.release(head);
+    // Only what the replay carried is dropped; newer held messages follow `resumed` in order
+    // (with a gap, the client backfills below them from the history up to `head_seq`).
+    member.release(last);
   } catch (error) {
     member.release(afterSeq);
     throw error;

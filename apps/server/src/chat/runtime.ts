@@ -10,7 +10,7 @@ import type { AssistantRunner } from '../assistant/runner.js';
 import type { AssistantConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { createRateTable } from '../security/rate-table.js';
-import type { IdleClosure, Store } from '../store/types.js';
+import type { DialogRecord, IdleClosure, Store } from '../store/types.js';
 import type { Identity } from '../ws/authenticate.js';
 import { type AssistantBridge, createAssistantBridge } from './assistant-bridge.js';
 import { type ChatSession, createChatSession } from './chat-session.js';
@@ -100,7 +100,7 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
     assistant: {
       visitorMessage: (dialog, message, assistantId) =>
         bridge?.visitorMessage(dialog, message, assistantId),
-      handoffChanged: (dialog) => bridge?.handoffChanged(dialog),
+      handoffChanged: (dialog) => handoffChanged(dialog),
     },
   });
 
@@ -141,11 +141,19 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
     onAbsent: (operatorId) => void returnHeld(operatorId).catch(onError),
   });
 
-  function publishClosure({ dialog, message }: IdleClosure): void {
+  /** Every handoff change: presence learns who holds what, the assistant whether to answer. */
+  function handoffChanged(dialog: DialogRecord): void {
+    const holder = dialog.handoff === 'operator' ? (dialog.holder?.id ?? null) : null;
+    presence.holderChanged(dialog.id, holder);
     bridge?.handoffChanged(dialog);
+  }
+
+  function publishClosure({ dialog, message }: IdleClosure): void {
+    handoffChanged(dialog);
     if (message) fanout.toDialog(dialog.id, messageFrame(message));
     fanout.toDialog(dialog.id, handoffFrame(dialog));
-    fanout.toFeed(dialogFrame(dialog));
+    // Operators see a dialog only from its first message (SPEC §3): an empty one closes unseen.
+    if (message) fanout.toFeed(dialogFrame(dialog));
   }
 
   let sweeper: ReturnType<typeof startSweeper> | null = null;
@@ -183,12 +191,10 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
       ),
     async start() {
       // After a restart no holder has a socket yet: each gets the full idle time to come back.
-      const holders = new Set<string>();
       for (const dialog of await store.listHeldDialogs()) {
         bridge?.setHeld(dialog.id, true);
-        if (dialog.holder) holders.add(dialog.holder.id);
+        presence.holderChanged(dialog.id, dialog.holder?.id ?? null);
       }
-      for (const holder of holders) presence.offline(holder);
       sweeper = startSweeper(sweeperOptions);
     },
     sweep: () => sweeper?.sweep() ?? Promise.resolve(),

@@ -119,8 +119,14 @@ export function createChat(deps: ChatDeps) {
       throw new FrameRefusal('rate_limited');
     }
     const dialog = await dialogFor(actor, frame.dialog_id);
-    if (dialog.state === 'closed') throw new FrameRefusal('dialog_closed');
-    if (actor.kind === 'operator' && dialog.holder?.id !== actor.operatorId) {
+    // A closed dialog is refused by the store, which answers a duplicate first: a retry of a
+    // message committed just before the close must get its original ack, not `dialog_closed`
+    // (the client would otherwise think a stored message was lost). A closed dialog has no holder.
+    if (
+      dialog.state === 'open' &&
+      actor.kind === 'operator' &&
+      dialog.holder?.id !== actor.operatorId
+    ) {
       throw new FrameRefusal('not_holder');
     }
     const result = await commits.submit({
@@ -146,6 +152,9 @@ export function createChat(deps: ChatDeps) {
     // A duplicate was broadcast the first time; it is never broadcast twice.
     if (result.kind === 'duplicate') return;
     const current = await publish(message);
+    // Every socket of the sender sees its own message (SPEC §4), also an operator socket that
+    // writes into a dialog it did not subscribe to.
+    if (!fanout.isMember(message.dialogId, member.id)) member.deliver(messageFrame(message));
     if (
       actor.kind === 'visitor' &&
       current &&

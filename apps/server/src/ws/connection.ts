@@ -109,7 +109,10 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
 
   function send(frame: ServerFrame): void {
     if (phase === 'closed') return;
-    ws.send(JSON.stringify(frame));
+    // Encoded here rather than by ws: a string queued on a Node socket counts its UTF-16 length,
+    // so `bufferedAmount` would under-report non-ASCII text up to threefold and the bound below
+    // would not be in bytes. Still a text frame.
+    ws.send(Buffer.from(JSON.stringify(frame), 'utf8'), { binary: false });
     // A reader that cannot keep up would make the server buffer without bound.
     if (ws.bufferedAmount > deps.maxBufferedBytes) close(CloseCode.SLOW_CONSUMER, 'slow_consumer');
   }

@@ -145,7 +145,7 @@ export async function startServer(
   child.stderr.on('data', (chunk: Buffer) => {
     err += chunk.toString('utf8');
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line in 10 s:\n${err}`)), 10_000);
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
@@ -164,6 +164,15 @@ export async function startServer(
       reject(new Error(`server exited (${code}) before listening:\n${err}`));
     });
   });
+  let port: number;
+  try {
+    port = await listening;
+  } catch (error) {
+    // A server that never listened leaves neither a process nor a directory behind.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (!options.dir) dir.remove();
+    throw error;
+  }
 
   let disposed = false;
   return {
