@@ -19,9 +19,9 @@ export default defineConfig(({ mode }) => {
             fileName: () => 'widget.js',
           }
         : { entry: 'src/index.ts', formats: ['es'], fileName: () => 'index.js' },
-      // The ES build leaves its own dependency to the consumer's resolver (no duplicate copy);
+      // The ES build leaves its dependencies to the consumer's resolver (no duplicate copies);
       // widget.js must be self-contained and bundles everything.
-      rollupOptions: { external: embed ? [] : [/^@postern\/protocol/] },
+      rollupOptions: { external: embed ? [] : [/^@postern\/protocol/, /^reconnecting-websocket/] },
     },
   };
 });
