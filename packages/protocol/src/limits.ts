@@ -44,8 +44,14 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 export const WEBHOOK_RESPONSE_MAX_BYTES = 65_536;
 export const WEBHOOK_CONCURRENCY = 32;
 
+/**
+ * Default of `POSTERN_PING_INTERVAL_MS`, on its own so a client that needs only this one does not
+ * bundle the whole `DEFAULTS` table.
+ */
+export const DEFAULT_PING_INTERVAL_MS = 25_000;
+
 /** Defaults of the configurable limits, by environment variable. */
-export const DEFAULTS = Object.freeze({
+export const DEFAULTS = /* @__PURE__ */ Object.freeze({
   POSTERN_PORT: 8787,
   POSTERN_VISITOR_TTL_S: 900,
   POSTERN_REFRESH_IDLE_S: 604_800,
@@ -54,7 +60,7 @@ export const DEFAULTS = Object.freeze({
   POSTERN_DIALOG_IDLE_CLOSE_MS: 86_400_000,
   POSTERN_AUTH_TIMEOUT_MS: 5_000,
   POSTERN_MAX_FRAME_BYTES: 16_384,
-  POSTERN_PING_INTERVAL_MS: 25_000,
+  POSTERN_PING_INTERVAL_MS: DEFAULT_PING_INTERVAL_MS,
   POSTERN_PONG_TIMEOUT_MS: 10_000,
   POSTERN_MAX_SESSION_MS: 86_400_000,
   POSTERN_RESUME_MAX: 200,

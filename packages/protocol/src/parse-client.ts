@@ -114,8 +114,8 @@ const READERS: { readonly [T in ClientFrameType]: (raw: RawObject) => ClientFram
 };
 
 /** Every client frame type. */
-export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = Object.freeze(
-  Object.keys(READERS) as ClientFrameType[],
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = /* @__PURE__ */ Object.freeze(
+  /* @__PURE__ */ Object.keys(READERS) as ClientFrameType[],
 );
 
 function isClientFrameType(value: string): value is ClientFrameType {

@@ -178,8 +178,8 @@ const READERS: { readonly [T in ServerFrameType]: (raw: RawObject) => ServerFram
 };
 
 /** Every server frame type. */
-export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = Object.freeze(
-  Object.keys(READERS) as ServerFrameType[],
+export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = /* @__PURE__ */ Object.freeze(
+  /* @__PURE__ */ Object.keys(READERS) as ServerFrameType[],
 );
 
 /** Validates an already-parsed server frame. Never throws. */

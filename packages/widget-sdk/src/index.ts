@@ -55,5 +55,13 @@ export type {
   StateChange,
   TypingInfo,
 } from './client/types.js';
-export { EMBED_COMMANDS, type EmbedCommand, isEmbedCommand } from './commands.js';
+export {
+  EMBED_COMMANDS,
+  EMBED_EVENTS,
+  type EmbedCommand,
+  type EmbedEvent,
+  isEmbedCommand,
+  isEmbedEvent,
+} from './commands.js';
+export { ChatWidget, type WidgetEvents, type WidgetOptions } from './ui/widget.js';
 export { SDK_VERSION } from './version.js';

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PosternClient } from '../src/client/client.js';
 import type { PosternErrorCode } from '../src/client/errors.js';
 import type { PosternClientOptions, PosternEvents } from '../src/client/types.js';
+import { EMBED_COMMANDS, EMBED_EVENTS } from '../src/commands.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -43,6 +44,9 @@ const ERROR_CODES = {
   ERR_TOKEN_ORIGIN_NOT_ALLOWED: 1,
   ERR_TOKEN_RETRY: 1,
 } satisfies Record<PosternErrorCode, 1>;
+
+// Every `data-*` attribute readEmbedOptions reads (camel-cased dataset keys).
+const SCRIPT_OPTIONS = ['siteToken', 'server', 'locale', 'storage', 'color', 'position'] as const;
 
 function tableRows(heading: string): string[] {
   const start = readme.indexOf(heading);
@@ -97,6 +101,35 @@ describe('SDK README', () => {
       expect(
         rows.some((row) => row.includes(`\`${code}\``)),
         code,
+      ).toBe(true);
+    }
+  });
+
+  it('lists every script-tag option', () => {
+    const rows = tableRows('### Script-tag options');
+    const attribute = (key: string) =>
+      `data-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    for (const key of SCRIPT_OPTIONS) {
+      expect(
+        rows.some((row) => row.startsWith(`| \`${attribute(key)}\``)),
+        key,
+      ).toBe(true);
+    }
+  });
+
+  it('lists every command and widget event of the script tag', () => {
+    const commands = tableRows('### Commands');
+    for (const command of EMBED_COMMANDS) {
+      expect(
+        commands.some((row) => row.includes(`Postern('${command}'`)),
+        command,
+      ).toBe(true);
+    }
+    const events = tableRows('### Widget events');
+    for (const event of EMBED_EVENTS) {
+      expect(
+        events.some((row) => row.startsWith(`| \`${event}\``)),
+        event,
       ).toBe(true);
     }
   });

@@ -8,7 +8,7 @@ import {
   type AuthFrame,
   type ClientFrame,
   CloseCode,
-  DEFAULTS,
+  DEFAULT_PING_INTERVAL_MS,
   decodeServerFrame,
   HEARTBEAT_GRACE_MS,
   type Revival,
@@ -138,7 +138,7 @@ export class Connection {
       open: () => {
         if (transport !== this.#transport) return;
         // Until `ready` names the interval the server default applies (auth times out sooner).
-        this.#liveness.expect(DEFAULTS.POSTERN_PING_INTERVAL_MS + HEARTBEAT_GRACE_MS);
+        this.#liveness.expect(DEFAULT_PING_INTERVAL_MS + HEARTBEAT_GRACE_MS);
         this.write(this.#hooks.auth(this.#authToken));
       },
       message: (data) => {

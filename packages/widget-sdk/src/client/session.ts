@@ -4,7 +4,7 @@
  * every use and exchanges it under a Web Lock, so two tabs of one site never present the same
  * refresh token at once: the second tab waits, then reads the successor the first one stored.
  */
-import { isId, Paths, parseErrorBody, parseSessionResponse } from '@postern/protocol';
+import { isId, isRawObject, Paths, parseSessionResponse } from '@postern/protocol';
 import { TokenError } from './errors.js';
 import { type KeyValueStore, storageKey } from './storage.js';
 
@@ -73,9 +73,13 @@ export function createSessionSource(options: SessionSourceOptions): SessionSourc
     }
   }
 
+  // The stable code of an error body (SPEC §3). Read by shape rather than against the whole
+  // table of HTTP error codes: the client acts on three of them and reports the rest as detail.
   async function errorOf(response: Response): Promise<string | null> {
     try {
-      return parseErrorBody(await response.json());
+      const body: unknown = await response.json();
+      const code = isRawObject(body) ? body['error'] : null;
+      return isId(code) ? code : null;
     } catch {
       return null;
     }

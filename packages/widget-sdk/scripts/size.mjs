@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * Bundle sizes, measured one way for everything: a minified ES module bundle with all its
+ * dependencies (Vite 8 / Rolldown, target es2022, browser resolution), then gzip at level 9
+ * (zlib). Results in bytes.
+ *
+ *   node scripts/size.mjs           the table for the README: Postern and the libraries it is
+ *                                   compared with
+ *   node scripts/size.mjs --json    Postern only, as JSON (the budget test reads this)
+ *
+ * "Headless core" is the bundle of `export { PosternClient }` with everything it imports.
+ * "widget.js" is the built script-tag file as served (it loads nothing else), so build first.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'vite';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ENTRY = '\0size-entry.js';
+
+/** Minified ES bundle of `source` (an entry module's code) with its dependencies inlined. */
+export async function bundle(source) {
+  const output = await build({
+    configFile: false,
+    root,
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'size-entry',
+        resolveId: (id) => (id === ENTRY ? ENTRY : null),
+        load: (id) => (id === ENTRY ? source : null),
+      },
+    ],
+    build: {
+      write: false,
+      target: 'es2022',
+      minify: true,
+      modulePreload: false,
+      // Not lib mode: Vite keeps whitespace in ES libraries, which would not be a fair minified size.
+      rollupOptions: { input: ENTRY, preserveEntrySignatures: 'strict' },
+    },
+  });
+  const chunks = (Array.isArray(output) ? output : [output]).flatMap((result) =>
+    'output' in result ? result.output : [],
+  );
+  return chunks
+    .filter((chunk) => chunk.type === 'chunk')
+    .map((chunk) => chunk.code)
+    .join('\n');
+}
+
+/** `{min, gzip}`: minified bytes and gzip -9 bytes. */
+export function sizeOf(code) {
+  return { min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length };
+}
+
+const WIDGET = fileURLToPath(new URL('../dist/widget.js', import.meta.url));
+
+export async function measurePostern() {
+  const core = sizeOf(await bundle("export { PosternClient } from '/src/client/client.ts';"));
+  if (!existsSync(WIDGET)) {
+    throw new Error(`${WIDGET} is missing: build first (pnpm --filter @postern/widget-sdk build)`);
+  }
+  return { core, widget: sizeOf(readFileSync(WIDGET, 'utf8')) };
+}
+
+/** What each compared library is measured with: its client entry point. */
+const COMPARED = [
+  ['reconnecting-websocket 4', "export { default } from 'reconnecting-websocket';"],
+  ['phoenix 1.8 (`Socket`)', "export { Socket } from 'phoenix';"],
+  ['socket.io-client 4 (`io`)', "export { io } from 'socket.io-client';"],
+  ['centrifuge 5 (`Centrifuge`)', "export { Centrifuge } from 'centrifuge';"],
+];
+
+async function main() {
+  const postern = await measurePostern();
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(postern)}\n`);
+    return;
+  }
+  const rows = [
+    ['Postern headless core (`PosternClient`)', postern.core],
+    ['Postern `widget.js` (core + UI + embed)', postern.widget],
+  ];
+  for (const [name, source] of COMPARED) rows.push([name, sizeOf(await bundle(source))]);
+  const show = (bytes) => `${bytes.toLocaleString('en')} B (${(bytes / 1024).toFixed(1)} KiB)`;
+  console.log('| bundle | minified | gzip -9 |');
+  console.log('| --- | ---: | ---: |');
+  for (const [name, size] of rows)
+    console.log(`| ${name} | ${show(size.min)} | ${show(size.gzip)} |`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
