@@ -1,6 +1,11 @@
 // Playwright fixtures, one per concern. Tests import `test` and `expect` from here, never from
 // '@playwright/test' directly, so the console-error guard applies to every test.
-import { test as base, type ConsoleMessage, type WebError } from '@playwright/test';
+import {
+  type BrowserContext,
+  test as base,
+  type ConsoleMessage,
+  type WebError,
+} from '@playwright/test';
 import { RecordingWsServer } from './rig/recording-ws-server.js';
 import { VirtualHosts } from './rig/virtual-hosts.js';
 
@@ -14,14 +19,16 @@ export interface ConsoleErrors {
   readonly messages: readonly string[];
   /** Accepts errors whose line matches `pattern`, for tests that provoke them on purpose. */
   allow(pattern: RegExp): void;
+  /** Guards another context too (the test's own `context` is always guarded). */
+  watch(context: BrowserContext): void;
 }
 
-interface Options {
+export interface Options {
   /** Fail a test that logged console errors or threw uncaught page errors. Default true. */
   failOnConsoleErrors: boolean;
 }
 
-interface Fixtures {
+export interface Fixtures {
   /** Virtual-host HTTP server: real, distinct origins such as `http://shop.example:PORT`. */
   origins: VirtualHosts;
   /** Recording WebSocket server: every handshake's Origin, path and frames. */
@@ -65,9 +72,14 @@ export const test = base.extend<Fixtures & Options>({
         if (message.type() === 'error') seen.push(describeConsoleMessage(message));
       };
       const onWebError = (webError: WebError) => seen.push(describeWebError(webError));
-      // Listening on the context covers every page, popup and frame the test opens.
-      context.on('console', onConsole);
-      context.on('weberror', onWebError);
+      const watched: BrowserContext[] = [];
+      const watch = (watchedContext: BrowserContext) => {
+        // Listening on a context covers every page, popup and frame the test opens in it.
+        watchedContext.on('console', onConsole);
+        watchedContext.on('weberror', onWebError);
+        watched.push(watchedContext);
+      };
+      watch(context);
 
       const unexpected = () => seen.filter((line) => !allowed.some((p) => p.test(line)));
       await use({
@@ -77,10 +89,13 @@ export const test = base.extend<Fixtures & Options>({
         allow(pattern) {
           allowed.push(pattern);
         },
+        watch,
       });
 
-      context.off('console', onConsole);
-      context.off('weberror', onWebError);
+      for (const watchedContext of watched) {
+        watchedContext.off('console', onConsole);
+        watchedContext.off('weberror', onWebError);
+      }
       const errors = unexpected();
       if (errors.length === 0 || !failOnConsoleErrors) return;
       await testInfo.attach('console-errors', {

@@ -25,9 +25,12 @@ interface Resource {
 
 /**
  * Host names the browser maps to 127.0.0.1 (see `--host-resolver-rules` in
- * playwright.config.ts). Any other name would be looked up in real DNS.
+ * playwright.config.ts; Chromium resolves `*.localhost` to loopback by itself). Any other name
+ * would be looked up in real DNS. Pages on `http://*.localhost` are secure contexts (Web Locks,
+ * `crypto.randomUUID`), pages on `http://*.example` are not.
  */
-const RESOLVED_LOCALLY = /^(?:localhost|127\.0\.0\.1|(?:[a-z0-9-]+\.)+(?:example|test))$/;
+const RESOLVED_LOCALLY =
+  /^(?:127\.0\.0\.1|(?:[a-z0-9-]+\.)*localhost|(?:[a-z0-9-]+\.)+(?:example|test))$/;
 
 function hostWithoutPort(hostHeader: string | undefined): string {
   return (hostHeader ?? '').replace(/:\d+$/, '').toLowerCase();

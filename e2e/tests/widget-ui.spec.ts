@@ -496,6 +496,71 @@ test.describe('widget connection line', () => {
   });
 });
 
+test.describe('widget connection lifecycle', () => {
+  test('a returning visitor connects at page load, panel closed, and what arrives counts as unread', async ({
+    page,
+    origins,
+    postern,
+  }) => {
+    const sockets: string[] = [];
+    page.on('websocket', (socket) => sockets.push(socket.url()));
+    await page.goto(
+      embed(origins, postern, {
+        before: `window.__dialogs=[];window.__states=[];Postern('on','ready',function(r){window.__dialogs.push(r.dialogId)});Postern('on','state',function(c){window.__states.push(c.state)})`,
+      }),
+    );
+    // First visit: the chat is opened once, which stores the refresh token.
+    const ui = await openChat(page);
+    await ui.composer.fill('Hello');
+    await ui.composer.press('Enter');
+    await expect(ui.log.locator('.msg[data-sender=assistant]')).toHaveCount(1);
+    expect(sockets).toHaveLength(1);
+
+    await page.reload();
+    // Back again: the socket opens at load, without a click, and the panel stays closed.
+    await expect.poll(() => sockets).toHaveLength(2);
+    await expect(ui.launcher).toBeVisible();
+    await expect(ui.panel).toBeHidden();
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { __dialogs: string[] }).__dialogs))
+      .toHaveLength(1);
+    const dialogId = await page.evaluate(
+      () => (window as unknown as { __dialogs: string[] }).__dialogs[0],
+    );
+    // Listeners queued before widget.js loaded hear the connection from its first state on.
+    expect(
+      await page.evaluate(() => (window as unknown as { __states: string[] }).__states),
+    ).toEqual(['connecting', 'connected']);
+
+    // The conversation from before the reload is history; a message arriving now is unread.
+    const badge = ui.launcher.locator('.badge');
+    await expect(badge).toBeHidden();
+    const operator = await connectOperator(postern, postern.operatorToken());
+    try {
+      operator.send({ type: 'handoff', dialog_id: dialogId, action: 'take' });
+      await operator.waitFor(
+        (frame) => frame['type'] === 'handoff' && frame['state'] === 'operator',
+        'take',
+      );
+      operator.send({
+        type: 'send',
+        dialog_id: dialogId,
+        client_msg_id: crypto.randomUUID(),
+        text: 'Welcome back!',
+      });
+      // Two since the reload: the notice that the operator joined, and the operator's message.
+      await expect(badge).toHaveText('2');
+      await ui.launcher.click();
+      await expect(badge).toBeHidden();
+      await expect(ui.log.locator('.msg[data-sender=visitor] p')).toHaveText('Hello');
+      await expect(ui.log.locator('.msg[data-sender=operator] p')).toHaveText('Welcome back!');
+      expect(sockets).toHaveLength(2);
+    } finally {
+      operator.close();
+    }
+  });
+});
+
 test.describe('widget.js embed', () => {
   test('replays the queue stub, ignores a second copy of itself and takes theme options', async ({
     page,

@@ -1,51 +1,18 @@
 #!/usr/bin/env node
 /**
- * `postern` command line. Each command has `--help`; unknown commands and options are refused
- * with a clear message and exit code 2.
+ * `postern` command line (the package's `bin`). Each command has `--help`; bad arguments exit
+ * with code 2 and one line on stderr. The commands live in `cli/`.
  */
-import { main } from './main.js';
+import { readFileSync } from 'node:fs';
+import { runCli } from './cli/run.js';
 
-const USAGE = `Usage: postern <command> [options]
-
-Commands:
-  serve        Run the server (configured by POSTERN_* environment variables)
-
-Options:
-  -h, --help     Show help for postern or a command
-  -v, --version  Print the version
-`;
-
-const SERVE_USAGE = `Usage: postern serve
-
-Runs the Postern server in the foreground. Configuration comes only from POSTERN_* environment
-variables (see the server configuration table in the documentation). SIGTERM or Ctrl-C shuts it
-down cleanly.
-`;
-
-const VERSION = '0.1.0';
-
-function fail(message: string): never {
-  process.stderr.write(`postern: ${message}\nRun 'postern --help' for usage.\n`);
-  process.exit(2);
-}
-
-async function run(argv: readonly string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  const wantsHelp = (args: readonly string[]) => args.includes('--help') || args.includes('-h');
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (command === '--version' || command === '-v') {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  if (command === 'serve') {
-    if (wantsHelp(rest)) return void process.stdout.write(SERVE_USAGE);
-    if (rest.length > 0) fail(`serve takes no arguments, got '${rest[0]}'`);
-    return main();
-  }
-  fail(`unknown command '${command}'`);
-}
-
-await run(process.argv.slice(2));
+const code = await runCli(process.argv.slice(2), {
+  env: process.env,
+  cwd: process.cwd(),
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  now: Date.now,
+  readFile: (path) => readFileSync(path),
+});
+// Success leaves the exit code alone: `serve` keeps running, and sets its own on failure.
+if (code !== 0) process.exitCode = code;

@@ -6,6 +6,7 @@
 import { DEFAULT_DB, DEFAULT_ISSUER, type LimitName } from '@postern/protocol';
 import { ASSISTANT_KINDS, type AssistantKind, defaultAssistantKind } from './assistant/index.js';
 import { INTEGER_RULES, type IntegerRule } from './config-rules.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 import { compileTrust, type TrustPredicate } from './security/client-ip.js';
 import { compileOriginList } from './security/origins.js';
 import type { KeySet } from './security/tokens.js';
@@ -28,6 +29,8 @@ export interface Config {
   /** Metrics listener port, or `null` when metrics are off. */
   readonly metricsPort: number | null;
   readonly metricsHost: string;
+  /** `POSTERN_LOG_LEVEL`: lines below it are not written. */
+  readonly logLevel: LogLevel;
   /** `POSTERN_DB_SYNC`: `normal` survives a process crash, `full` a power loss too. */
   readonly dbSync: 'normal' | 'full';
   readonly assistant: AssistantConfig;
@@ -223,6 +226,14 @@ function readMetricsPort(env: Env, publicPort: number, problems: Problems): numb
   return port;
 }
 
+function readLogLevel(env: Env, problems: Problems): LogLevel {
+  const raw = present(env, 'POSTERN_LOG_LEVEL');
+  if (raw === undefined) return 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw as LogLevel;
+  problems.unparsable('POSTERN_LOG_LEVEL', 'must be debug, info, warn or error');
+  return 'info';
+}
+
 function readDbSync(env: Env, problems: Problems): 'normal' | 'full' {
   const raw = present(env, 'POSTERN_DB_SYNC');
   if (raw === undefined || raw === 'normal') return 'normal';
@@ -323,6 +334,7 @@ export function loadConfig(env: Env, options: LoadOptions): ConfigResult {
     trustProxy,
     metricsPort,
     metricsHost: present(env, 'POSTERN_METRICS_HOST') ?? '127.0.0.1',
+    logLevel: readLogLevel(env, problems),
     dbSync: readDbSync(env, problems),
     assistant: Object.freeze(readAssistant(env, options, problems)),
     limits: Object.freeze(limits),

@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from './config.js';
+import { startControlChannel } from './control/live.js';
 import { resolveKeys } from './dev-secrets.js';
 import { loadWidgetScript } from './http/widget-script.js';
 import { createLogger } from './log.js';
@@ -13,7 +14,6 @@ import { openSqliteStore, StoreLockedError } from './store/sqlite.js';
 
 /** Starts the server from the environment; sets a non-zero exit code on bad configuration. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const log = createLogger((line) => process.stdout.write(line));
   const result = loadConfig(env, { readFile: (path) => readFileSync(path) });
   if (!result.ok) {
     for (const error of result.errors) console.error(`postern: ${error}`);
@@ -22,6 +22,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   }
   const { config } = result;
   for (const warning of result.warnings) console.error(`postern: warning: ${warning}`);
+  const log = createLogger((line) => process.stdout.write(line), config.logLevel);
 
   let store: ReturnType<typeof openSqliteStore>;
   try {
@@ -46,15 +47,29 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     log,
   });
   const port = await server.listen();
-  log.info('listening', { port, host: config.host ?? null, production: config.production });
+  // The CLI's way in while this process holds the database lock (revoke, backup, erase…).
+  const control = await startControlChannel({
+    db: config.db,
+    store,
+    revocations: server.revocations,
+    log,
+  });
+  const metrics = server.metricsAddress();
+  log.info('listening', {
+    port,
+    host: config.host ?? null,
+    production: config.production,
+    metrics_port: metrics?.port ?? null,
+    metrics_host: metrics?.address ?? null,
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting_down', { signal });
-    void server
-      .close()
+    void (control?.close() ?? Promise.resolve())
+      .then(() => server.close())
       .then(() => store.close())
       .then(() => process.exit(0));
   };

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   CloseCode,
@@ -19,13 +20,18 @@ import type { FetchLike } from './assistant/types.js';
 import { type ChatRuntime, createChatRuntime } from './chat/runtime.js';
 import type { Config } from './config.js';
 import { ErrorCode, PosternError } from './errors.js';
-import { createApi, isApiPath } from './http/api.js';
+import { createApi, isApiPath, routeTemplate } from './http/api.js';
 import { appRoutes } from './http/app-routes.js';
 import { sendJson } from './http/respond.js';
 import { widgetRoutes } from './http/widget-routes.js';
 import { latestHeaders, versionedHeaders, type WidgetScript } from './http/widget-script.js';
 import type { Logger } from './log.js';
-import { clientKey, resolveClientIp } from './security/client-ip.js';
+import { type MetricsListener, startMetricsListener } from './metrics/listener.js';
+import { noopMetrics } from './metrics/metrics.js';
+import { createPrometheusMetrics } from './metrics/prometheus.js';
+import { countedTokens } from './metrics/tokens.js';
+import { createRefusalLog } from './refusal-log.js';
+import { type ClientIp, clientKey, resolveClientIp } from './security/client-ip.js';
 import {
   type Capacity,
   createCapacity,
@@ -79,7 +85,9 @@ export interface PosternServer {
   readonly chat: ChatRuntime;
   /** Read-only views of the limiters, for metrics and leak checks. */
   readonly limiters: LimiterViews;
-  /** Starts listening; resolves with the bound port. */
+  /** The metrics listener's address once listening, or `null` (metrics off, or not started). */
+  metricsAddress(): AddressInfo | null;
+  /** Starts listening (and the metrics listener, when configured); resolves with the port. */
   listen(): Promise<number>;
   /**
    * Stops accepting, closes every socket with 1001, finishes the commits in flight and waits for
@@ -105,13 +113,21 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
   const { config, store, widget, log } = deps;
   const now = deps.now ?? Date.now;
   const limits = config.limits;
-  const tokens = createTokenService({
-    keys: deps.keys,
-    issuer: config.issuer,
-    visitorTtlS: limits.POSTERN_VISITOR_TTL_S,
-    now,
-    randomId: newId,
-  });
+  // Metrics exist only with a metrics port; the hooks stay in place either way (no-op).
+  const prometheus = config.metricsPort === null ? null : createPrometheusMetrics();
+  const metrics = prometheus?.metrics ?? noopMetrics;
+  const refusals = createRefusalLog({ log, now });
+  let metricsListener: MetricsListener | null = null;
+  const tokens = countedTokens(
+    createTokenService({
+      keys: deps.keys,
+      issuer: config.issuer,
+      visitorTtlS: limits.POSTERN_VISITOR_TTL_S,
+      now,
+      randomId: newId,
+    }),
+    metrics,
+  );
   const revocations = await loadRevocations(store, now);
   const registry = createSocketRegistry();
   // One audit line per revocation, whoever made it (an admin, or refresh-token reuse).
@@ -141,13 +157,20 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
   };
   const slots = createSocketSlots(socketCounters);
 
+  // Resolved once per request (the session route asks twice), so each is counted once.
+  const resolvedClients = new WeakMap<IncomingMessage, ClientIp & { readonly key: string }>();
   const clientOf = (req: IncomingMessage) => {
+    const known = resolvedClients.get(req);
+    if (known !== undefined) return known;
     const resolved = resolveClientIp(
       req.socket.remoteAddress,
       req.headers['x-forwarded-for'],
       config.trustProxy,
     );
-    return { ip: resolved.ip, key: clientKey(resolved.ip, limits.POSTERN_IPV6_PREFIX) };
+    metrics.clientIpResolved(resolved.source, resolved.anomaly);
+    const client = { ...resolved, key: clientKey(resolved.ip, limits.POSTERN_IPV6_PREFIX) };
+    resolvedClients.set(req, client);
+    return client;
   };
   const admit = (table: typeof httpRate, key: string) => {
     if (!table.hit(key).allowed) throw new PosternError(ErrorCode.RATE_LIMITED, 'session rate');
@@ -171,6 +194,23 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     },
   });
   await chat.start();
+  prometheus?.watch({
+    rateTables: {
+      http: httpRate,
+      conn: connRate,
+      session_ip: sessionIpRate,
+      session_site: sessionSiteRate,
+      visitor_msg: chat.rateTables.visitorMsg,
+      assistant_site: chat.rateTables.assistantSite,
+    },
+    openCounters: {
+      ip: socketCounters.perIp,
+      dialog: socketCounters.perDialog,
+      visitor: socketCounters.perVisitor,
+      operator: socketCounters.perOperator,
+    },
+    assistant: () => chat.runner?.metrics ?? null,
+  });
 
   const siteAccess = createSiteAccess({ store, tokens, revocations, now });
   const sessions = createWidgetSessions({
@@ -187,24 +227,27 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     visitorTokenMaxAgeMs: (limits.POSTERN_VISITOR_TTL_S + TOKEN_CLOCK_TOLERANCE_S) * 1000,
     admitNewSession: (siteId) => admit(sessionSiteRate, siteId),
   });
+  const routes = [
+    ...widgetRoutes({
+      sessions,
+      tokens,
+      revocations,
+      siteAccess,
+      store,
+      bodyMaxBytes: HTTP_BODY_MAX_BYTES,
+      admitNewSessionFrom: (req) => admit(sessionIpRate, clientOf(req).key),
+    }),
+    ...appRoutes({ tokens, revocations, store, bodyMaxBytes: HTTP_BODY_MAX_BYTES, now }),
+  ];
   const api = createApi({
-    routes: [
-      ...widgetRoutes({
-        sessions,
-        tokens,
-        revocations,
-        siteAccess,
-        store,
-        bodyMaxBytes: HTTP_BODY_MAX_BYTES,
-        admitNewSessionFrom: (req) => admit(sessionIpRate, clientOf(req).key),
-      }),
-      ...appRoutes({ tokens, revocations, store, bodyMaxBytes: HTTP_BODY_MAX_BYTES, now }),
-    ],
+    routes,
     appOrigins: config.appOrigins,
     appAllowNoOrigin: config.appAllowNoOrigin,
     httpRate,
     clientOf,
     log,
+    metrics,
+    refusals,
   });
   const upgrader = createUpgrader({
     connection: {
@@ -216,6 +259,8 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       revocations,
       registry,
       log,
+      metrics,
+      refusals,
       authTimeoutMs: limits.POSTERN_AUTH_TIMEOUT_MS,
       msgRate: limits.POSTERN_MSG_RATE,
       msgRateWindowMs: MSG_RATE_WINDOW_MS,
@@ -235,14 +280,28 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     maxFrameBytes: limits.POSTERN_MAX_FRAME_BYTES,
     clientOf,
     log,
+    metrics,
+    refusals,
   });
 
   let shuttingDown = false;
   const versionedPath = versionedWidgetPath(widget.version);
 
+  /** The route template of a path, for metrics: never the raw path (ids, versions, probes). */
+  function templateOf(path: string): string | null {
+    if (path === Paths.HEALTHZ || path === Paths.READYZ || path === Paths.WIDGET_SCRIPT)
+      return path;
+    if (path === versionedPath) return '/widget/:version/widget.js';
+    return isApiPath(path) ? routeTemplate(routes, path) : null;
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     // Only the path routes; the query string (it may hold a site token) is never logged.
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const template = templateOf(path);
+    res.once('close', () =>
+      metrics.httpRequest(template, req.method, res.statusCode, res.writableFinished),
+    );
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     if (readOnly && path === Paths.HEALTHZ) {
       sendJson(res, 200, { status: 'ok' });
@@ -297,15 +356,26 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       },
       sockets: socketCounters,
     },
-    listen: () =>
-      new Promise((resolve, reject) => {
+    metricsAddress: () => metricsListener?.address ?? null,
+    async listen() {
+      const port = await new Promise<number>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.port, config.host, () => {
           http.off('error', reject);
           const address = http.address();
           resolve(typeof address === 'object' && address ? address.port : config.port);
         });
-      }),
+      });
+      if (prometheus !== null && config.metricsPort !== null) {
+        metricsListener = await startMetricsListener({
+          registry: prometheus.registry,
+          port: config.metricsPort,
+          host: config.metricsHost,
+          onError: (error) => log.error('metrics_error', { error }),
+        });
+      }
+      return port;
+    },
     async close() {
       shuttingDown = true;
       const closed = new Promise<void>((resolve) => {
@@ -324,6 +394,7 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
       // never got an ack, and will find the original when they resend the same client_msg_id.
       await chat.close();
       await closed;
+      await metricsListener?.close();
     },
   };
 }

@@ -2,7 +2,7 @@
  * Reconnect timing: full-jitter backoff and the per-close plan derived from the policy table.
  * Pure functions; the caller passes `random` so tests are deterministic.
  */
-import { type ClosePolicy, closePolicy, parseRetryHint } from './codes.js';
+import { type CloseRule, closeRule, parseRetryHint } from './codes.js';
 
 /** First backoff window, in ms. */
 export const BACKOFF_BASE_MS = 500;
@@ -63,7 +63,7 @@ export function reconnectPlan(
   attempt: number,
   random: RandomSource,
 ): ReconnectPlan {
-  const policy = closePolicy(code);
+  const policy = closeRule(code);
   const hint = policy.honoursRetryHint ? parseRetryHint(reason) : null;
   switch (policy.action) {
     case 'stop':
@@ -91,7 +91,7 @@ export function reconnectPlan(
   }
 }
 
-function stop(policy: ClosePolicy, revival: Revival, resetState: boolean): ReconnectPlan {
+function stop(policy: CloseRule, revival: Revival, resetState: boolean): ReconnectPlan {
   return { kind: 'stop', revival, resetState, clientBug: policy.clientBug };
 }
 

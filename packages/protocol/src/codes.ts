@@ -41,11 +41,12 @@ export type ServerCloseCode = (typeof CloseCode)[CloseCodeName];
  */
 export type CloseAction = 'stop' | 'backoff' | 'spread' | 'refresh' | 'reset' | 'retry_once';
 
-export interface ClosePolicy {
-  /** The close code, or `null` for the catch-all row (unknown codes). */
-  readonly code: number | null;
-  /** Upper-case name (`NORMAL`, …); protocol-level rows use the RFC 6455 name. */
-  readonly name: string;
+/**
+ * What a client does on one close code: the policy without the code's name. Kept apart from the
+ * names (see {@link ClosePolicy}) so a client that only acts on closes bundles the actions, not
+ * the table written for people.
+ */
+export interface CloseRule {
   readonly action: CloseAction;
   /** The close means the client itself is broken (log loudly, never retry). */
   readonly clientBug: boolean;
@@ -57,67 +58,101 @@ export interface ClosePolicy {
   readonly maxAttempts?: number;
 }
 
+export interface ClosePolicy extends CloseRule {
+  /** The close code, or `null` for the catch-all row (unknown codes). */
+  readonly code: number | null;
+  /** Upper-case name (`NORMAL`, …); protocol-level rows use the RFC 6455 name. */
+  readonly name: string;
+}
+
 /** Window over which the first reconnect after 1001 is spread (thundering-herd guard). */
 export const GOING_AWAY_SPREAD_MS = 10_000;
 /** Reconnect attempts after 4008 before the client waits for a user action. */
 export const RATE_LIMITED_MAX_ATTEMPTS = 8;
 
-function row(
-  code: number | null,
-  name: string,
-  action: CloseAction,
-  extra: Partial<Omit<ClosePolicy, 'code' | 'name' | 'action'>> = {},
-): ClosePolicy {
-  return Object.freeze({ code, name, action, clientBug: false, honoursRetryHint: false, ...extra });
+function rule(action: CloseAction, extra: Partial<Omit<CloseRule, 'action'>> = {}): CloseRule {
+  return Object.freeze({ action, clientBug: false, honoursRetryHint: false, ...extra });
 }
 
 const bug = { clientBug: true } as const;
+const hint = { honoursRetryHint: true } as const;
 
 /**
- * The policy table, row by row as in SPEC §4. Codes a Postern server never sends but a browser or
- * proxy may report (1002, 1003, 1006, 1007, 1012, 1015) have rows too; anything else falls to
- * {@link UNKNOWN_CLOSE_POLICY}.
+ * The rules that differ from plain backoff, as in SPEC §4. Every other code — the backoff rows of
+ * the table and any code without a row — follows {@link UNKNOWN_CLOSE_RULE}, so a client carries
+ * only these.
  */
-export const CLOSE_POLICIES: readonly ClosePolicy[] = Object.freeze([
-  row(CloseCode.NORMAL, 'NORMAL', 'stop'),
-  row(CloseCode.GOING_AWAY, 'GOING_AWAY', 'spread', {
-    spreadMs: GOING_AWAY_SPREAD_MS,
-    honoursRetryHint: true,
-  }),
-  row(1002, 'PROTOCOL_ERROR', 'stop', bug),
-  row(1003, 'UNSUPPORTED_DATA', 'stop', bug),
-  row(1006, 'ABNORMAL_CLOSURE', 'backoff'),
-  row(1007, 'INVALID_PAYLOAD', 'stop', bug),
-  row(CloseCode.MESSAGE_TOO_BIG, 'MESSAGE_TOO_BIG', 'stop', bug),
-  row(CloseCode.INTERNAL_ERROR, 'INTERNAL_ERROR', 'backoff'),
-  row(1012, 'SERVICE_RESTART', 'backoff'),
-  row(CloseCode.TRY_AGAIN_LATER, 'TRY_AGAIN_LATER', 'backoff', { honoursRetryHint: true }),
-  row(1015, 'TLS_HANDSHAKE', 'backoff'),
-  row(CloseCode.BAD_REQUEST, 'BAD_REQUEST', 'stop', bug),
-  row(CloseCode.AUTH_EXPIRED, 'AUTH_EXPIRED', 'refresh'),
-  row(CloseCode.AUTH_FAILED, 'AUTH_FAILED', 'stop'),
-  row(CloseCode.FORBIDDEN_ORIGIN, 'FORBIDDEN_ORIGIN', 'stop'),
-  row(CloseCode.NOT_FOUND, 'NOT_FOUND', 'reset'),
-  row(CloseCode.CONNECTION_LIMIT, 'CONNECTION_LIMIT', 'retry_once'),
-  row(CloseCode.TOKEN_REVOKED, 'TOKEN_REVOKED', 'stop'),
-  row(CloseCode.AUTH_TIMEOUT, 'AUTH_TIMEOUT', 'backoff'),
-  row(CloseCode.RATE_LIMITED, 'RATE_LIMITED', 'backoff', {
-    honoursRetryHint: true,
-    maxAttempts: RATE_LIMITED_MAX_ATTEMPTS,
-  }),
-  row(CloseCode.HEARTBEAT_TIMEOUT, 'HEARTBEAT_TIMEOUT', 'backoff'),
-  row(CloseCode.SESSION_EXPIRED, 'SESSION_EXPIRED', 'refresh'),
-  row(CloseCode.SLOW_CONSUMER, 'SLOW_CONSUMER', 'backoff'),
-]);
+const RULES: Readonly<Record<number, CloseRule>> = {
+  1000: rule('stop'), // NORMAL
+  1001: rule('spread', { ...hint, spreadMs: GOING_AWAY_SPREAD_MS }), // GOING_AWAY
+  1002: rule('stop', bug),
+  1003: rule('stop', bug),
+  1007: rule('stop', bug),
+  1009: rule('stop', bug), // MESSAGE_TOO_BIG
+  1013: rule('backoff', hint), // TRY_AGAIN_LATER
+  4000: rule('stop', bug), // BAD_REQUEST
+  4001: rule('refresh'), // AUTH_EXPIRED
+  4002: rule('stop'), // AUTH_FAILED
+  4003: rule('stop'), // FORBIDDEN_ORIGIN
+  4004: rule('reset'), // NOT_FOUND
+  4005: rule('retry_once'), // CONNECTION_LIMIT
+  4006: rule('stop'), // TOKEN_REVOKED
+  4008: rule('backoff', { ...hint, maxAttempts: RATE_LIMITED_MAX_ATTEMPTS }), // RATE_LIMITED
+  4011: rule('refresh'), // SESSION_EXPIRED
+};
+
+/** The rule of every code without one of its own: transport trouble, back off. */
+export const UNKNOWN_CLOSE_RULE: CloseRule = rule('backoff');
+
+/**
+ * What a client does on `code` (the catch-all rule for codes without a row). The same table as
+ * {@link closePolicy}, without the names.
+ */
+export function closeRule(code: number): CloseRule {
+  return Object.hasOwn(RULES, code) ? (RULES[code] as CloseRule) : UNKNOWN_CLOSE_RULE;
+}
+
+/**
+ * Codes with a row of their own beyond {@link CloseCode}, by their RFC 6455 names: a Postern
+ * server never sends them, but a browser or proxy may report them.
+ */
+const PROTOCOL_CODES: Readonly<Record<string, number>> = {
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  ABNORMAL_CLOSURE: 1006,
+  INVALID_PAYLOAD: 1007,
+  SERVICE_RESTART: 1012,
+  TLS_HANDSHAKE: 1015,
+};
+
+function named(code: number | null, name: string, policy: CloseRule): ClosePolicy {
+  return Object.freeze({ code, name, ...policy });
+}
+
+// One annotated call, so a bundle that never reads the named table drops it whole.
+function namedPolicies(): readonly ClosePolicy[] {
+  return Object.freeze(
+    Object.entries({ ...CloseCode, ...PROTOCOL_CODES })
+      .sort(([, a], [, b]) => a - b)
+      .map(([name, code]) => named(code, name, closeRule(code))),
+  );
+}
+
+/** The policy table with names, row by row as in SPEC §4 (for servers, docs and tests). */
+export const CLOSE_POLICIES: readonly ClosePolicy[] = /* @__PURE__ */ namedPolicies();
 
 /** Any code without a row of its own is treated as transport trouble. */
-export const UNKNOWN_CLOSE_POLICY: ClosePolicy = row(null, 'UNKNOWN', 'backoff');
-
-const byCode = new Map<number, ClosePolicy>(
-  CLOSE_POLICIES.map((policy) => [policy.code as number, policy]),
+export const UNKNOWN_CLOSE_POLICY: ClosePolicy = /* @__PURE__ */ named(
+  null,
+  'UNKNOWN',
+  UNKNOWN_CLOSE_RULE,
 );
 
-/** The client policy for a close code (the catch-all row for codes without one). */
+const byCode: ReadonlyMap<number, ClosePolicy> = /* @__PURE__ */ new Map(
+  /* @__PURE__ */ CLOSE_POLICIES.map((policy) => [policy.code as number, policy]),
+);
+
+/** The client policy for a close code, with its name (the catch-all row for codes without one). */
 export function closePolicy(code: number): ClosePolicy {
   return byCode.get(code) ?? UNKNOWN_CLOSE_POLICY;
 }

@@ -27,4 +27,11 @@ export {
   SERVER_FRAME_TYPES,
   type ServerFrameResult,
 } from './parse-server.js';
+export {
+  decodeServerFrameLean,
+  type LeanServerFrameResult,
+  parseHistoryPageLean,
+  parseServerFrameLean,
+  parseSessionResponseLean,
+} from './parse-server-lean.js';
 export { checkMessageText, isId, isNonNegativeInteger, isUuid, type TextProblem } from './text.js';

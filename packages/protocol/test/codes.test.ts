@@ -4,10 +4,12 @@ import {
   CLOSE_POLICIES,
   CloseCode,
   closePolicy,
+  closeRule,
   formatRetryHint,
   parseRetryHint,
   RETRY_HINT_CODES,
   UNKNOWN_CLOSE_POLICY,
+  UNKNOWN_CLOSE_RULE,
 } from '../src/codes.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -88,6 +90,16 @@ describe('close policy table', () => {
 
   it('honours retry hints on 1001, 1013 and 4008 only', () => {
     expect([...RETRY_HINT_CODES].sort()).toEqual([1001, 1013, 4008]);
+  });
+
+  it('gives clients the same rule for every code, without the name', () => {
+    for (const { code, name: _, ...policy } of [...CLOSE_POLICIES, UNKNOWN_CLOSE_POLICY]) {
+      for (const probe of code === null ? [1004, 3000, 4009, 4999, 0, -1] : [code]) {
+        expect(closeRule(probe), String(probe)).toEqual(policy);
+      }
+    }
+    expect(closeRule(4999)).toBe(UNKNOWN_CLOSE_RULE);
+    expect(Object.isFrozen(closeRule(4008))).toBe(true);
   });
 
   it('is frozen', () => {

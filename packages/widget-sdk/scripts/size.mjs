@@ -1,30 +1,56 @@
 #!/usr/bin/env node
 /**
  * Bundle sizes, measured one way for everything: a minified ES module bundle with all its
- * dependencies (Vite 8 / Rolldown, target es2022, browser resolution), then gzip at level 9
- * (zlib). Results in bytes.
+ * dependencies (Vite 8 / Rolldown, target es2022, browser resolution, minified with the terser
+ * settings of widget.js from vite.config.ts), then gzip at level 9 (zlib). Results in bytes.
  *
  *   node scripts/size.mjs           the table for the README: Postern and the libraries it is
  *                                   compared with
  *   node scripts/size.mjs --json    Postern only, as JSON (the budget test reads this)
  *
- * "Headless core" is the bundle of `export { PosternClient }` with everything it imports.
- * "widget.js" is the built script-tag file as served (it loads nothing else), so build first.
+ * "Headless core" is the bundle of `export { PosternClient }` with everything it imports,
+ * resolved as the SDK's own builds resolve it. "widget.js" is the built script-tag file as served
+ * (it loads nothing else), so build first. The compared libraries are bundled as published, with
+ * the same compression and mangling but without property mangling and without dropping
+ * `this._debug(…)` calls, which only hold for the SDK's own code and settings.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'vite';
+import { build, loadConfigFromFile } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = '\0size-entry.js';
 
-/** Minified ES bundle of `source` (an entry module's code) with its dependencies inlined. */
-export async function bundle(source) {
+/** The SDK's resolution and minifier settings, read from its vite.config.ts. */
+async function sdkSettings() {
+  const loaded = await loadConfigFromFile(
+    { command: 'build', mode: 'production' },
+    fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
+    root,
+    'silent',
+  );
+  const { resolve, build: options } = loaded?.config ?? {};
+  if (!resolve || !options?.terserOptions) throw new Error('vite.config.ts has no SDK settings');
+  return { resolve, terserOptions: options.terserOptions };
+}
+
+/**
+ * Minified ES bundle of `source` (an entry module's code) with its dependencies inlined.
+ * `sdk: true` resolves and mangles as the SDK's builds do; otherwise packages resolve as
+ * published and no property is mangled.
+ */
+export async function bundle(source, { sdk = false } = {}) {
+  const settings = await sdkSettings();
+  // For the compared libraries: the same compression and name mangling, without what only holds
+  // for the SDK (property mangling of `_` names, calls dropped as debug-only).
+  const { mangle, compress, ...terserOptions } = settings.terserOptions;
+  const { pure_funcs, ...published } = compress;
   const output = await build({
     configFile: false,
     root,
     logLevel: 'silent',
+    ...(sdk ? { resolve: settings.resolve } : {}),
     plugins: [
       {
         name: 'size-entry',
@@ -35,7 +61,10 @@ export async function bundle(source) {
     build: {
       write: false,
       target: 'es2022',
-      minify: true,
+      minify: 'terser',
+      terserOptions: sdk
+        ? settings.terserOptions
+        : { ...terserOptions, compress: published, mangle: true },
       modulePreload: false,
       // Not lib mode: Vite keeps whitespace in ES libraries, which would not be a fair minified size.
       rollupOptions: { input: ENTRY, preserveEntrySignatures: 'strict' },
@@ -58,7 +87,9 @@ export function sizeOf(code) {
 const WIDGET = fileURLToPath(new URL('../dist/widget.js', import.meta.url));
 
 export async function measurePostern() {
-  const core = sizeOf(await bundle("export { PosternClient } from '/src/client/client.ts';"));
+  const core = sizeOf(
+    await bundle("export { PosternClient } from '/src/client/client.ts';", { sdk: true }),
+  );
   if (!existsSync(WIDGET)) {
     throw new Error(`${WIDGET} is missing: build first (pnpm --filter @postern/widget-sdk build)`);
   }
@@ -67,7 +98,7 @@ export async function measurePostern() {
 
 /** What each compared library is measured with: its client entry point. */
 const COMPARED = [
-  ['reconnecting-websocket 4', "export { default } from 'reconnecting-websocket';"],
+  ['reconnecting-websocket 4 (its `dist`)', "export { default } from 'reconnecting-websocket';"],
   ['phoenix 1.8 (`Socket`)', "export { Socket } from 'phoenix';"],
   ['socket.io-client 4 (`io`)', "export { io } from 'socket.io-client';"],
   ['centrifuge 5 (`Centrifuge`)', "export { Centrifuge } from 'centrifuge';"],

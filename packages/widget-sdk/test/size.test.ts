@@ -2,18 +2,20 @@
  * Size budget (issue 5, point 10), measured on the built files with gzip at level 9; see
  * `scripts/size.mjs` for how each bundle is made and the README's "Size" section for the numbers.
  *
- * The issue asks for a headless core of at most 6 KB and a widget.js of at most 15 KB. Those are
- * not met: reconnecting-websocket (required by the issue) is 2.5 KB on its own, the protocol's
- * frame and body validators 3.1 KB, the client 5.4 KB, and the UI with its two string tables and
- * stylesheet adds 6.5 KB. The budgets below are the sizes reached, so any growth fails here.
+ * The issue asks for a headless core of at most 6 KB and a widget.js of at most 15 KB. widget.js
+ * meets its budget. The core does not: 8,349 B is the best reached (from 10,949 B), and the
+ * README says why — the client's own code and the protocol code it needs are 7.0 KB without
+ * reconnecting-websocket. Its budget below is that size with a little room, so growth fails here.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const CORE_BUDGET_BYTES = 11_000;
-const WIDGET_BUDGET_BYTES = 17_600;
+/** Not the issue's 6,144 B (not met); the best reached, see above. */
+const CORE_BUDGET_BYTES = 8_400;
+/** The issue's budget: 15 KB. */
+const WIDGET_BUDGET_BYTES = 15 * 1024;
 
 interface Size {
   readonly min: number;

@@ -9,7 +9,7 @@ import { createAssistantRunner, createResponder, type FetchLike } from '../assis
 import type { AssistantRunner } from '../assistant/runner.js';
 import type { AssistantConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { createRateTable } from '../security/rate-table.js';
+import { createRateTable, type RateTable } from '../security/rate-table.js';
 import type { DialogRecord, IdleClosure, Store } from '../store/types.js';
 import type { Identity } from '../ws/authenticate.js';
 import { type AssistantBridge, createAssistantBridge } from './assistant-bridge.js';
@@ -47,6 +47,11 @@ export interface ChatRuntime {
   readonly presence: Presence;
   /** `null` with `POSTERN_ASSISTANT=none`. */
   readonly runner: AssistantRunner | null;
+  /** The chat layer's own rate tables, read by the metrics (sizes and evictions). */
+  readonly rateTables: {
+    readonly visitorMsg: Pick<RateTable, 'size' | 'evictions'>;
+    readonly assistantSite: Pick<RateTable, 'size' | 'evictions'>;
+  };
   /** The chat side of one authenticated socket. */
   openSession(
     identity: Identity,
@@ -72,6 +77,11 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
   const fanout = createFanout();
   const commits = createCommitQueue(store);
   const onError = (error: unknown) => log.error('chat_error', { error });
+  const rate = (limit: number) =>
+    createRateTable({ limit, windowMs: MINUTE_WINDOW_MS, maxKeys: limits.limiterMaxKeys, now });
+  const visitorRate = rate(limits.visitorMsgRate);
+  // Per-site bound: one busy site cannot use up every call slot (SPEC §4).
+  const assistantSiteRate = rate(limits.assistantSiteRate);
 
   let runner: AssistantRunner | null = null;
   let bridge: AssistantBridge | null = null;
@@ -91,12 +101,7 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
     newId,
     now,
     log,
-    visitorRate: createRateTable({
-      limit: limits.visitorMsgRate,
-      windowMs: MINUTE_WINDOW_MS,
-      maxKeys: limits.limiterMaxKeys,
-      now,
-    }),
+    visitorRate,
     assistant: {
       visitorMessage: (dialog, message, assistantId) =>
         bridge?.visitorMessage(dialog, message, assistantId),
@@ -114,13 +119,7 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
     const bridged = bridge;
     runner = createAssistantRunner({
       responder,
-      // Per-site bound: one busy site cannot use up every call slot (SPEC §4).
-      siteRate: createRateTable({
-        limit: limits.assistantSiteRate,
-        windowMs: MINUTE_WINDOW_MS,
-        maxKeys: limits.limiterMaxKeys,
-        now,
-      }),
+      siteRate: assistantSiteRate,
       now,
       onReply: (request, reply) => bridged.reply(request, reply.text),
       onFailure: (request, reason) => bridged.fail(request, reason),
@@ -173,6 +172,7 @@ export function createChatRuntime(options: ChatRuntimeOptions): ChatRuntime {
     commits,
     presence,
     runner,
+    rateTables: { visitorMsg: visitorRate, assistantSite: assistantSiteRate },
     openSession: (identity, socketId, send, onOverflow) =>
       createChatSession(
         {

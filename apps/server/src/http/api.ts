@@ -3,9 +3,17 @@
  * the route. Widget routes answer any valid origin readably; app routes only configured ones.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MINUTE_WINDOW_MS, Paths, type RetryHintSeconds } from '@postern/protocol';
+import {
+  type HttpErrorCode,
+  MINUTE_WINDOW_MS,
+  Paths,
+  type RetryHintSeconds,
+} from '@postern/protocol';
 import { errorCodeOf, errorMapping } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { IpSource } from '../metrics/labels.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RefusalLog } from '../refusal-log.js';
 import { parseOriginHeader } from '../security/origins.js';
 import { coarseRetryAfterSeconds, type RateTable } from '../security/rate-table.js';
 import { BodyError } from './body.js';
@@ -42,8 +50,15 @@ export interface ApiDeps {
   readonly appOrigins: { has(origin: string): boolean };
   readonly appAllowNoOrigin: boolean;
   readonly httpRate: RateTable;
-  readonly clientOf: (req: IncomingMessage) => { readonly ip: string; readonly key: string };
+  readonly clientOf: (req: IncomingMessage) => {
+    readonly ip: string;
+    readonly key: string;
+    readonly source: IpSource;
+  };
   readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Sampled refusal lines: a flood of refused requests must not become a flood of lines. */
+  readonly refusals: RefusalLog;
 }
 
 /** Path segment ids: what `isId` accepts, so nothing odd reaches the store. */
@@ -62,11 +77,31 @@ export function isApiPath(path: string): boolean {
   return path.startsWith('/v1/') && path !== Paths.WS_WIDGET && path !== Paths.WS_APP;
 }
 
+/** The template of the route `path` belongs to (`/v1/app/dialogs/:id/messages`), or `null`. */
+export function routeTemplate(routes: readonly Route[], path: string): string | null {
+  const route = routes.find((candidate) => matchRoute(candidate, path) !== null);
+  return route === undefined ? null : routeName(route);
+}
+
 /** Creates the API request handler; `path` is the request path without its query string. */
 export function createApi(deps: ApiDeps) {
   return async function handleApi(req: IncomingMessage, res: ServerResponse, path: string) {
-    const { ip, key } = deps.clientOf(req);
+    const { ip, key, source } = deps.clientOf(req);
     const audience = path.startsWith('/v1/app/') ? 'app' : 'widget';
+    const matches = deps.routes.flatMap((route) => {
+      const match = matchRoute(route, path);
+      return match ? [{ route, param: match.param }] : [];
+    });
+    const template = matches[0] === undefined ? 'other' : routeName(matches[0].route);
+    /** Counts and logs (sampled) an error answer; the line names the route, never the path. */
+    const noteRefusal = (code: HttpErrorCode, fields: Record<string, unknown> = {}) => {
+      if (path === Paths.WIDGET_SESSION) deps.metrics.sessionRefused(code);
+      deps.refusals.refused('http', code, { route: template, ip, ip_source: source, ...fields });
+    };
+    const refuse = (code: HttpErrorCode, headers: Headers) => {
+      noteRefusal(code);
+      sendErrorCode(res, code, headers);
+    };
     const origin = parseOriginHeader(req.headers.origin);
     const originAllowed =
       audience === 'widget'
@@ -76,32 +111,31 @@ export function createApi(deps: ApiDeps) {
           : req.headers.origin === undefined && deps.appAllowNoOrigin;
     // App routes give a refused origin nothing readable: no ACAO (SPEC §3).
     const headers = originAllowed ? corsHeaders(origin) : { Vary: 'Origin' };
+    deps.metrics.corsDecision(
+      !originAllowed
+        ? `${audience}-refused`
+        : req.method === 'OPTIONS'
+          ? 'preflight'
+          : `${audience}-allowed`,
+    );
 
     // Every public route counts, preflights included, whatever the origin: Origin is forgeable.
     const rate = deps.httpRate.hit(key);
     if (!rate.allowed) {
-      return sendErrorCode(res, 'rate_limited', {
+      return refuse('rate_limited', {
         ...headers,
         'Retry-After': coarseRetryAfterSeconds(rate.retryAfterMs),
       });
     }
     if (!originAllowed) {
-      return sendErrorCode(
-        res,
-        audience === 'widget' ? 'origin_not_allowed' : 'forbidden',
-        headers,
-      );
+      return refuse(audience === 'widget' ? 'origin_not_allowed' : 'forbidden', headers);
     }
 
-    const matches = deps.routes.flatMap((route) => {
-      const match = matchRoute(route, path);
-      return match ? [{ route, param: match.param }] : [];
-    });
-    if (matches.length === 0) return sendErrorCode(res, 'not_found', headers);
+    if (matches.length === 0) return refuse('not_found', headers);
 
     if (req.method === 'OPTIONS') {
       // The preflight grants nothing by itself: every actual request is still authorised.
-      if (origin === null) return sendErrorCode(res, 'origin_not_allowed', headers);
+      if (origin === null) return refuse('origin_not_allowed', headers);
       const methods = [...new Set(matches.map(({ route }) => route.method)), 'OPTIONS'].join(', ');
       res.writeHead(204, preflightHeaders(origin, methods)).end();
       return;
@@ -109,19 +143,24 @@ export function createApi(deps: ApiDeps) {
     const match = matches.find(({ route }) => route.method === req.method);
     if (!match) {
       const allow = [...new Set(matches.map(({ route }) => route.method)), 'OPTIONS'].join(', ');
-      return sendErrorCode(res, 'method_not_allowed', { ...headers, Allow: allow });
+      return refuse('method_not_allowed', { ...headers, Allow: allow });
     }
 
     try {
       await match.route.handle({ req, res, origin, param: match.param, headers, ip });
     } catch (error) {
-      if (error instanceof BodyError) return sendErrorCode(res, error.code, headers);
+      if (error instanceof BodyError) return refuse(error.code, headers);
       const code = errorCodeOf(error);
-      if (code === 'ERR_INTERNAL')
-        deps.log.error('http_error', { path: routeName(match.route), error });
-      else deps.log.debug('http_refused', { path: routeName(match.route), code, ip });
+      const mapping = errorMapping(error);
+      if (code === 'ERR_INTERNAL') {
+        // Not sampled: a bug, with the detail only the log has.
+        if (path === Paths.WIDGET_SESSION) deps.metrics.sessionRefused(mapping.body);
+        deps.log.error('http_error', { route: template, ip, ip_source: source, error });
+      } else {
+        noteRefusal(mapping.body, { error_code: code });
+      }
       // Every 429 says when to come back (SPEC §5), coarsely, so the widget can back off.
-      const wait = errorMapping(error).status === 429 ? { 'Retry-After': retryAfterOf(error) } : {};
+      const wait = mapping.status === 429 ? { 'Retry-After': retryAfterOf(error) } : {};
       sendError(res, error, { ...headers, ...wait });
     }
   };

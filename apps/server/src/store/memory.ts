@@ -6,6 +6,7 @@
  * it is bounded only by what the caller puts in, scans linearly and forgets everything on exit.
  * `test/store/contract.ts` runs the same suite against both.
  */
+import { memoryAdminStore } from './memory-admin.js';
 import { memoryChatStore } from './memory-chat.js';
 import { memorySessionStore } from './memory-sessions.js';
 import { createMemoryState } from './memory-state.js';
@@ -21,6 +22,7 @@ export function createMemoryStore(): Store {
   return {
     ...memorySessionStore(state, guard),
     ...memoryChatStore(state, guard),
+    ...memoryAdminStore(state, guard),
     healthy: () => open,
     async close() {
       open = false;

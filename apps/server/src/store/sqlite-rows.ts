@@ -1,5 +1,11 @@
 /** Row shapes of the SQLite store and their mapping to records. */
-import type { DialogRecord, HandoffState, MessageRecord, MessageSender } from './types.js';
+import type {
+  DialogRecord,
+  HandoffState,
+  MessageRecord,
+  MessageSender,
+  SiteTokenRecord,
+} from './types.js';
 
 export const DIALOG_COLUMNS = [
   'id, visitor_id, site_id, state, created_at',
@@ -7,6 +13,16 @@ export const DIALOG_COLUMNS = [
 ].join(', ');
 
 export const MESSAGE_COLUMNS = 'dialog_id, seq, id, client_msg_id, sender, sender_id, text, ts';
+
+export const SITE_TOKEN_COLUMNS = 'jti, site_id, allowed_domains, assistant_id, expires_at';
+
+export interface SiteTokenRow {
+  jti: string;
+  site_id: string;
+  allowed_domains: string;
+  assistant_id: string;
+  expires_at: number | null;
+}
 
 export interface DialogRow {
   id: string;
@@ -64,4 +80,14 @@ export function toMessage(row: MessageRow): MessageRecord {
 export function messageParams(message: MessageRecord): unknown[] {
   const { dialogId, seq, id, clientMsgId, sender, senderId, text, ts } = message;
   return [dialogId, seq, id, clientMsgId, sender, senderId, text, ts];
+}
+
+export function toSiteToken(row: SiteTokenRow): SiteTokenRecord {
+  return {
+    jti: row.jti,
+    siteId: row.site_id,
+    allowedDomains: JSON.parse(row.allowed_domains) as string[],
+    assistantId: row.assistant_id,
+    expiresAt: row.expires_at,
+  };
 }

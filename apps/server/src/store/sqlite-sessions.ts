@@ -3,23 +3,21 @@
  * refresh families, and dialog lookup/allocation.
  */
 import type Database from 'better-sqlite3';
-import { DIALOG_COLUMNS, type DialogRow, toDialog } from './sqlite-rows.js';
+import {
+  DIALOG_COLUMNS,
+  type DialogRow,
+  SITE_TOKEN_COLUMNS,
+  type SiteTokenRow,
+  toDialog,
+  toSiteToken,
+} from './sqlite-rows.js';
 import type {
   NewSession,
   RefreshRecord,
   Revocation,
   RevocationKind,
   SessionStore,
-  SiteTokenRecord,
 } from './types.js';
-
-interface SiteTokenRow {
-  jti: string;
-  site_id: string;
-  allowed_domains: string;
-  assistant_id: string;
-  expires_at: number | null;
-}
 
 interface RevocationRow {
   kind: RevocationKind;
@@ -51,9 +49,7 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO site_tokens (jti, site_id, allowed_domains, assistant_id, expires_at, first_seen_at)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
     ),
-    findSiteToken: db.prepare(
-      'SELECT jti, site_id, allowed_domains, assistant_id, expires_at FROM site_tokens WHERE jti = ?',
-    ),
+    findSiteToken: db.prepare(`SELECT ${SITE_TOKEN_COLUMNS} FROM site_tokens WHERE jti = ?`),
     addRevocation: db.prepare(
       `INSERT INTO revocations (kind, target, revoked_at, actor, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
@@ -155,14 +151,7 @@ export function sqliteSessionStore(db: Database.Database, guard: () => void): Se
     async findSiteToken(jti) {
       guard();
       const row = statements.findSiteToken.get(jti) as SiteTokenRow | undefined;
-      if (!row) return null;
-      return {
-        jti: row.jti,
-        siteId: row.site_id,
-        allowedDomains: JSON.parse(row.allowed_domains) as string[],
-        assistantId: row.assistant_id,
-        expiresAt: row.expires_at,
-      } satisfies SiteTokenRecord;
+      return row ? toSiteToken(row) : null;
     },
     async addRevocation({ kind, target, revokedAt, actor, expiresAt }) {
       guard();

@@ -4,10 +4,11 @@
  * two processes each fanning out only to their own sockets is how events were lost before).
  * The methods live in two halves: sqlite-sessions.ts and sqlite-chat.ts.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import { sqliteAdminStore } from './sqlite-admin.js';
 import { sqliteChatStore } from './sqlite-chat.js';
 import { sqliteSessionStore } from './sqlite-sessions.js';
 import type { Store } from './types.js';
@@ -27,7 +28,22 @@ export interface SqliteOptions {
   readonly synchronous?: 'normal' | 'full';
 }
 
-function openDatabase(path: string): Database.Database {
+/** The SQLite store, which can also copy itself while it runs. */
+export interface SqliteStore extends Store {
+  /**
+   * Writes a consistent copy of the database to `destination` with better-sqlite3's online
+   * backup, while writes go on. The file is created new with mode 0600 (it holds every message);
+   * an existing file is refused, so the live database can never be the target.
+   */
+  backup(destination: string): Promise<void>;
+}
+
+/**
+ * Opens `path` (creating it and its folder) with the exclusive lock held until close.
+ *
+ * @throws StoreLockedError when another process holds it
+ */
+export function openDatabase(path: string): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
@@ -59,7 +75,7 @@ function migrate(db: Database.Database): void {
 }
 
 /** Opens (creating and migrating as needed) the SQLite store. */
-export function openSqliteStore(options: SqliteOptions): Store {
+export function openSqliteStore(options: SqliteOptions): SqliteStore {
   const db = openDatabase(options.path);
   let open = true;
   function guard(): void {
@@ -71,7 +87,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     migrate(db);
-    methods = { ...sqliteSessionStore(db, guard), ...sqliteChatStore(db, guard) };
+    methods = {
+      ...sqliteSessionStore(db, guard),
+      ...sqliteChatStore(db, guard),
+      ...sqliteAdminStore(db, guard),
+    };
   } catch (error) {
     db.close(); // a failed open must not keep the lock
     throw error;
@@ -80,6 +100,17 @@ export function openSqliteStore(options: SqliteOptions): Store {
   return {
     ...methods,
     healthy: () => open && db.open,
+    async backup(destination) {
+      guard();
+      // 'wx' refuses an existing file atomically; SQLite keeps the mode of the file it fills.
+      closeSync(openSync(destination, 'wx', 0o600));
+      try {
+        await db.backup(destination);
+      } catch (error) {
+        rmSync(destination, { force: true });
+        throw error;
+      }
+    },
     async close() {
       if (!open) return;
       open = false;

@@ -153,6 +153,50 @@ export interface NewSession {
   readonly now: number;
 }
 
+/** A site as the store knows it: from the first use of its tokens, or a recorded token. */
+export interface SiteSummary {
+  readonly id: string;
+  /** First and latest use by a visitor; `null` while only recorded (`postern site create`). */
+  readonly firstSeenAt: number | null;
+  readonly lastSeenAt: number | null;
+  /** Its recorded site tokens, by jti. */
+  readonly tokens: readonly SiteTokenRecord[];
+}
+
+export interface VisitorRecord {
+  readonly id: string;
+  readonly siteId: string;
+  /** The origin its first session came from. */
+  readonly origin: string;
+  readonly createdAt: number;
+}
+
+/** A refresh family without its token hashes (they are credentials, not the visitor's data). */
+export interface RefreshFamilySummary {
+  readonly id: string;
+  readonly origin: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+/** Everything the store keeps about one visitor (a data-subject export). */
+export interface VisitorData {
+  readonly visitor: VisitorRecord;
+  /** By creation, then id. */
+  readonly families: readonly RefreshFamilySummary[];
+  /** By creation, then id. */
+  readonly dialogs: readonly DialogRecord[];
+  /** Dialog by dialog (in `dialogs` order), each by seq. */
+  readonly messages: readonly MessageRecord[];
+}
+
+/** What an erasure deleted. */
+export interface ErasureCounts {
+  readonly dialogs: number;
+  readonly messages: number;
+  readonly families: number;
+}
+
 export interface Store {
   /** Records a site on first use of its token; later calls only refresh `last_seen_at`. */
   touchSite(siteId: string, now: number): Promise<void>;
@@ -258,6 +302,19 @@ export interface Store {
    */
   purgeEmpty(olderThan: number): Promise<PurgeCounts>;
 
+  /** Every site known (used, or with a recorded token), by id. */
+  listSites(): Promise<SiteSummary[]>;
+
+  /** Everything kept about a visitor except its refresh-token hashes; `null` when unknown. */
+  exportVisitor(visitorId: string): Promise<VisitorData | null>;
+
+  /**
+   * Deletes a visitor with its dialogs, messages, refresh families and tokens, all or nothing;
+   * `null` when unknown. Revocations stay: the caller revokes the visitor first, so tokens it
+   * still holds are refused and its live sockets close.
+   */
+  eraseVisitor(visitorId: string): Promise<ErasureCounts | null>;
+
   /** Whether the store can serve requests (readiness). */
   healthy(): boolean;
   close(): Promise<void>;
@@ -275,5 +332,8 @@ export type ChatStore = Pick<
   | 'purgeEmpty'
 >;
 
+/** The administration half of the store: the site inventory and a visitor's data. */
+export type AdminStore = Pick<Store, 'listSites' | 'exportVisitor' | 'eraseVisitor'>;
+
 /** The session half of the store: sites, revocations, visitors, refresh tokens, dialogs. */
-export type SessionStore = Omit<Store, keyof ChatStore | 'healthy' | 'close'>;
+export type SessionStore = Omit<Store, keyof ChatStore | keyof AdminStore | 'healthy' | 'close'>;

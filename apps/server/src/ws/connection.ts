@@ -19,6 +19,9 @@ import type { ChatSession } from '../chat/chat-session.js';
 import { handoffStatus } from '../chat/frames.js';
 import { errorMapping } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Endpoint, IpSource } from '../metrics/labels.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RefusalLog } from '../refusal-log.js';
 import type { SlotLease } from '../security/open-counters.js';
 import { createSocketFrameRate } from '../security/rate-table.js';
 import type { Revocations } from '../security/revocations.js';
@@ -40,6 +43,9 @@ export interface ConnectionDeps extends AuthDeps {
   readonly siteAccess: SiteAccess;
   readonly registry: SocketRegistry;
   readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Connections closed before `ready` are refusals: sampled, not one line each. */
+  readonly refusals: RefusalLog;
   readonly authTimeoutMs: number;
   readonly msgRate: number;
   readonly msgRateWindowMs: number;
@@ -58,11 +64,19 @@ export interface ConnectionDeps extends AuthDeps {
 }
 
 export interface ConnectionContext {
-  readonly endpoint: 'widget' | 'app';
+  readonly endpoint: Endpoint;
   /** Normalised `Origin`, or `null` (widget sockets with an invalid one are refused at auth). */
   readonly origin: string | null;
   readonly ip: string;
+  /** Where `ip` came from: the socket, or `X-Forwarded-For` behind a trusted proxy. */
+  readonly ipSource: IpSource;
   readonly lease: SlotLease;
+}
+
+/** What the upgrader keeps of a running connection. */
+export interface ConnectionHandle {
+  /** The connection's close funnel (shutdown closes through it). */
+  close(code: number, reason: string): void;
 }
 
 type Phase = 'awaiting_auth' | 'authenticating' | 'ready' | 'closed';
@@ -79,9 +93,28 @@ function revocationReason(socket: LiveSocket, { kind, target }: Revocation): str
 }
 
 /** Runs a connection until it closes. */
-export function runConnection(ws: WebSocket, context: ConnectionContext, deps: ConnectionDeps) {
+export function runConnection(
+  ws: WebSocket,
+  context: ConnectionContext,
+  deps: ConnectionDeps,
+): ConnectionHandle {
   const sessionId = randomUUID();
   const openedAt = deps.now();
+  const { endpoint } = context;
+  // Every lifecycle line carries these: the session id is the request id a client can quote
+  // (it gets it in `ready`), the address and its source tell a proxy problem from a client.
+  const lifecycle = {
+    session_id: sessionId,
+    endpoint,
+    ip: context.ip,
+    ip_source: context.ipSource,
+  };
+  /** The close the server decided on (the funnel), or a protocol error ws closed for. */
+  let serverClose: { readonly code: number; readonly reason: string } | null = null;
+  let protocolError = false;
+  let wasReady = false;
+  deps.metrics.connectionOpened(endpoint);
+  deps.log.debug('ws_open', lifecycle);
   const timers = new Set<NodeJS.Timeout>();
   const frameRate = createSocketFrameRate({
     limit: deps.msgRate,
@@ -113,6 +146,8 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     // so `bufferedAmount` would under-report non-ASCII text up to threefold and the bound below
     // would not be in bytes. Still a text frame.
     ws.send(Buffer.from(JSON.stringify(frame), 'utf8'), { binary: false });
+    deps.metrics.frameOut(endpoint, frame.type);
+    if (frame.type === 'error') deps.metrics.frameRefused(frame.code);
     // A reader that cannot keep up would make the server buffer without bound.
     if (ws.bufferedAmount > deps.maxBufferedBytes) close(CloseCode.SLOW_CONSUMER, 'slow_consumer');
   }
@@ -121,9 +156,9 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
   function close(code: number, reason: string): void {
     if (phase === 'closed') return;
     phase = 'closed';
+    serverClose = { code, reason };
     cleanup();
     ws.close(code, reason);
-    deps.log.debug('ws_close', { session_id: sessionId, code, reason });
   }
 
   /** Stops everything the connection runs; its slots are given back only once TCP is gone. */
@@ -201,6 +236,14 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       close(CloseCode.SESSION_EXPIRED, 'session_expired'),
     );
     sendReady(who);
+    wasReady = true;
+    deps.log.info('ws_ready', {
+      ...lifecycle,
+      ...(who.kind === 'visitor'
+        ? { site_id: who.siteId, dialog_id: who.dialog.id }
+        : { operator_id: who.operatorId }),
+      auth_ms: deps.now() - openedAt,
+    });
     heartbeat.start();
     chat = deps.openChat(who, sessionId, send, () =>
       close(CloseCode.SLOW_CONSUMER, 'slow_consumer'),
@@ -294,6 +337,7 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
    */
   function admit(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Admitted | null {
     if (isBinary) {
+      deps.metrics.frameIn(endpoint, null);
       close(CloseCode.BAD_REQUEST, 'binary');
       return null;
     }
@@ -301,6 +345,10 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
       ? data.toString('utf8')
       : Buffer.from(data as ArrayBuffer).toString('utf8');
     const result = decodeClientFrame(text);
+    deps.metrics.frameIn(
+      endpoint,
+      result.ok ? result.frame.type : result.kind === 'invalid' ? result.type : null,
+    );
     if (!result.ok && result.kind === 'close') {
       close(result.code, result.problem);
       return null;
@@ -315,6 +363,8 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     // Sent at once, not queued: a burst closes with 4008 before the queue runs, and the client
     // must still learn why (it may overtake answers to frames just before it; fine for a flood).
     if (outcome === 'limited_notify') send({ type: 'error', code: 'rate_limited' });
+    // Dropped without a reply (one error per window): still a refused frame.
+    if (outcome === 'limited_silent') deps.metrics.frameRefused('rate_limited');
     if (outcome !== 'ok') return null;
     return result;
   }
@@ -329,6 +379,8 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     },
     sendPing: (id) => send({ type: 'ping', id }),
     onDead: () => close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat_timeout'),
+    now: deps.now,
+    onRoundTrip: (ms) => deps.metrics.pingRoundTrip(ms),
   });
 
   /** One frame at a time, in order: a pipelined `auth` + `send` must not race. */
@@ -351,8 +403,11 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
   ws.on('message', receive);
   // ws reports protocol errors (bad UTF-8, oversized frames) here, then closes with the right
   // code itself; the details stay in our logs.
-  ws.on('error', (error) => deps.log.debug('ws_protocol_error', { session_id: sessionId, error }));
-  ws.on('close', () => {
+  ws.on('error', (error) => {
+    protocolError = true;
+    deps.log.debug('ws_protocol_error', { session_id: sessionId, error });
+  });
+  ws.on('close', (peerCode: number) => {
     if (phase !== 'closed') {
       phase = 'closed';
       cleanup();
@@ -360,5 +415,29 @@ export function runConnection(ws: WebSocket, context: ConnectionContext, deps: C
     // Only now is the connection really gone: a client ignoring close frames keeps counting
     // against every limit until ws cuts it (closeTimeout).
     context.lease.release();
+    recordClose(peerCode);
   });
+
+  /**
+   * The close line and metrics. A close the server chose is recorded with its own code (the peer
+   * may never echo it); after a protocol error ws closed with the code it reported. The peer's
+   * close reason is never logged: it is whatever the client chose to write.
+   */
+  function recordClose(peerCode: number): void {
+    const initiator = serverClose !== null || protocolError ? 'server' : 'peer';
+    const code = serverClose?.code ?? peerCode;
+    const durationMs = deps.now() - openedAt;
+    deps.metrics.connectionClosed(endpoint, code, initiator, durationMs);
+    const fields = {
+      ...lifecycle,
+      code,
+      initiator,
+      ...(serverClose === null ? {} : { close_reason: serverClose.reason }),
+      duration_ms: durationMs,
+    };
+    if (wasReady) deps.log.info('ws_close', fields);
+    else deps.refusals.refused('ws_auth', String(code), fields);
+  }
+
+  return { close };
 }

@@ -13,6 +13,10 @@ export interface HeartbeatOptions {
   readonly sendPing: (id: number) => void;
   /** No pong in time. */
   readonly onDead: () => void;
+  /** The clock for round trips; default `Date.now`. */
+  readonly now?: () => number;
+  /** A pong answered the latest ping after `ms` (for the round-trip metric). */
+  readonly onRoundTrip?: (ms: number) => void;
 }
 
 export interface Heartbeat {
@@ -25,9 +29,13 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let nextId = 1;
   // The oldest unanswered ping and its deadline; an answer to it or to any later ping clears it.
   let outstanding: { id: number; deadline: NodeJS.Timeout } | null = null;
+  // Only the latest ping is timed: one entry per socket, whatever a peer does with its pongs.
+  let latest: { id: number; sentAt: number; answered: boolean } | null = null;
+  const now = options.now ?? Date.now;
 
   function ping(): void {
     const id = nextId++;
+    latest = { id, sentAt: now(), answered: false };
     options.sendPing(id);
     outstanding ??= { id, deadline: options.after(options.timeoutMs, options.onDead) };
     options.after(options.intervalMs, ping);
@@ -36,6 +44,10 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   return {
     start: () => void options.after(options.intervalMs, ping),
     pong(id) {
+      if (latest !== null && id === latest.id && !latest.answered) {
+        latest.answered = true;
+        options.onRoundTrip?.(now() - latest.sentAt);
+      }
       if (outstanding === null || id < outstanding.id || id >= nextId) return;
       options.cancel(outstanding.deadline);
       outstanding = null;

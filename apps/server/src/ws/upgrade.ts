@@ -9,6 +9,9 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, formatRetryHint, Paths } from '@postern/protocol';
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import type { Endpoint, HandshakeRefusal, IpSource } from '../metrics/labels.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RefusalLog } from '../refusal-log.js';
 import type { Capacity, SocketSlots } from '../security/open-counters.js';
 import { parseOriginHeader } from '../security/origins.js';
 import type { RateTable } from '../security/rate-table.js';
@@ -25,8 +28,15 @@ export interface UpgradeDeps {
   readonly appOrigins: { has(origin: string): boolean };
   readonly appAllowNoOrigin: boolean;
   readonly maxFrameBytes: number;
-  readonly clientOf: (req: IncomingMessage) => { readonly ip: string; readonly key: string };
+  readonly clientOf: (req: IncomingMessage) => {
+    readonly ip: string;
+    readonly key: string;
+    readonly source: IpSource;
+  };
   readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Sampled refusal lines (a handshake flood must not become a log flood). */
+  readonly refusals: RefusalLog;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -59,8 +69,15 @@ export interface Upgrader {
   closeAll(code: number, reason: string): void;
 }
 
+/** The endpoint a request path names, if any (for labels and logs; never the raw path). */
+function endpointOf(path: string): Endpoint | null {
+  if (path === Paths.WS_WIDGET) return 'widget';
+  return path === Paths.WS_APP ? 'app' : null;
+}
+
 export function createUpgrader(deps: UpgradeDeps): Upgrader {
-  const sockets = new Set<WebSocket>();
+  /** Open connections and their close funnels (shutdown closes through them). */
+  const sockets = new Map<WebSocket, (code: number, reason: string) => void>();
   // `closeTimeout` (ws ≥ 8.19) is missing from @types/ws, hence the widened type.
   const options: ServerOptions & { closeTimeout: number } = {
     noServer: true,
@@ -76,28 +93,55 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
   };
   const wss = new WebSocketServer(options);
   // ws would write its own error text into the response; the client learns only "400".
-  wss.on('wsClientError', (_error, socket) => refuse(socket, 400));
+  wss.on('wsClientError', (_error, socket, req) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    noteRefusal({ status: 400, reason: 'bad_handshake', endpoint: endpointOf(path) });
+    refuse(socket, 400);
+  });
   let accepting = true;
 
   interface Admission {
-    readonly endpoint: 'widget' | 'app';
+    readonly endpoint: Endpoint;
     readonly origin: string | null;
     readonly ip: string;
+    readonly source: IpSource;
     readonly key: string;
     /** Over the attempt rate, but not far over: refused after the upgrade with 4008. */
     readonly overRate: { readonly retryAfterMs: number } | null;
   }
 
-  /** The guards, cheapest first; a number is the status to refuse with. */
-  function admit(req: IncomingMessage, path: string): Admission | number {
-    if (path !== Paths.WS_WIDGET && path !== Paths.WS_APP) return 404;
-    if (!accepting) return 503;
-    if (req.method !== 'GET') return 400;
-    const { ip, key } = deps.clientOf(req);
+  /** A refused handshake: a bare status before the upgrade (with `code`: a close right after). */
+  interface Refusal {
+    readonly status: number;
+    readonly reason: HandshakeRefusal;
+    readonly endpoint: Endpoint | null;
+    /** The resolved client, once a guard needed it. */
+    readonly client?: { readonly ip: string; readonly source: IpSource };
+  }
+
+  /** Counts a refused handshake and writes its (sampled) line. */
+  function noteRefusal(refusal: Refusal & { readonly code?: number }): void {
+    deps.metrics.handshakeRefused(refusal.endpoint, refusal.reason);
+    deps.refusals.refused('ws_handshake', refusal.reason, {
+      endpoint: refusal.endpoint ?? 'other',
+      ...(refusal.code === undefined ? { status: refusal.status } : { code: refusal.code }),
+      ...(refusal.client ? { ip: refusal.client.ip, ip_source: refusal.client.source } : {}),
+    });
+  }
+
+  /** The guards, cheapest first; a {@link Refusal} names the status to refuse with. */
+  function admit(req: IncomingMessage, path: string): Admission | Refusal {
+    const endpoint = endpointOf(path);
+    if (endpoint === null) return { status: 404, reason: 'unknown_path', endpoint };
+    if (!accepting) return { status: 503, reason: 'shutting_down', endpoint };
+    if (req.method !== 'GET') return { status: 400, reason: 'bad_method', endpoint };
+    const { ip, key, source } = deps.clientOf(req);
+    const client = { ip, source };
     const attempt = deps.connRate.hit(key);
-    if (attempt.count > deps.farOverFactor * deps.connRateLimit) return 429;
-    if (deps.capacity.full) return 503;
-    const endpoint = path === Paths.WS_APP ? 'app' : 'widget';
+    if (attempt.count > deps.farOverFactor * deps.connRateLimit) {
+      return { status: 429, reason: 'rate_far_over', endpoint, client };
+    }
+    if (deps.capacity.full) return { status: 503, reason: 'capacity', endpoint, client };
     // Two Origin headers are one too many: never pick one of them (SPEC §2).
     const origins = req.headersDistinct['origin'];
     const origin = origins?.length === 1 ? parseOriginHeader(origins[0]) : null;
@@ -106,13 +150,27 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
         origins === undefined
           ? deps.appAllowNoOrigin
           : origin !== null && deps.appOrigins.has(origin);
-      if (!allowed) return 403;
+      if (!allowed) return { status: 403, reason: 'app_origin', endpoint, client };
     } else if (origins === undefined) {
       // No Origin: not a browser, and the widget endpoint is for browsers only.
-      return 403;
+      return { status: 403, reason: 'no_origin', endpoint, client };
     }
     const overRate = attempt.allowed ? null : { retryAfterMs: attempt.retryAfterMs };
-    return { endpoint, origin, ip, key, overRate };
+    return { endpoint, origin, ip, source, key, overRate };
+  }
+
+  /** Closes a socket refused right after the upgrade, counted like a refused handshake. */
+  function refuseUpgraded(
+    ws: WebSocket,
+    admission: Admission,
+    reason: HandshakeRefusal,
+    code: number,
+    closeReason: string,
+  ): void {
+    const { endpoint, ip, source } = admission;
+    noteRefusal({ status: 101, reason, endpoint, code, client: { ip, source } });
+    deps.metrics.refusedSocketClosed(endpoint, code);
+    ws.close(code, closeReason);
   }
 
   /** After the upgrade: the refusals the SDK must tell apart, then the connection. */
@@ -123,29 +181,36 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
     const onEarlyError = (error: Error) => deps.log.debug('ws_protocol_error', { error });
     ws.on('error', onEarlyError);
     if (admission.overRate) {
-      ws.close(CloseCode.RATE_LIMITED, formatRetryHint(admission.overRate.retryAfterMs));
+      const hint = formatRetryHint(admission.overRate.retryAfterMs);
+      refuseUpgraded(ws, admission, 'rate_limited', CloseCode.RATE_LIMITED, hint);
       return;
     }
     if (admission.endpoint === 'widget' && admission.origin === null) {
-      ws.close(CloseCode.FORBIDDEN_ORIGIN, 'forbidden_origin');
+      const code = CloseCode.FORBIDDEN_ORIGIN;
+      refuseUpgraded(ws, admission, 'invalid_origin', code, 'forbidden_origin');
       return;
     }
     // Slots are taken only once the socket exists, so a handshake ws refuses leaks none.
     const grant = deps.slots.acquire({ ip: admission.key });
     if (!grant.ok) {
       const global = grant.refusedBy === 'global';
-      ws.close(
+      refuseUpgraded(
+        ws,
+        admission,
+        global ? 'capacity_after_upgrade' : 'ip_sockets',
         global ? CloseCode.TRY_AGAIN_LATER : CloseCode.RATE_LIMITED,
         formatRetryHint(15_000),
       );
       return;
     }
-    sockets.add(ws);
-    ws.once('close', () => sockets.delete(ws));
-    const { endpoint, origin, ip } = admission;
+    const { endpoint, origin, ip, source } = admission;
+    deps.metrics.handshakeAccepted(endpoint);
     // Synchronously handed over: the connection attaches its own listener (with its session id).
     ws.off('error', onEarlyError);
-    runConnection(ws, { endpoint, origin, ip, lease: grant.lease }, deps.connection);
+    const context = { endpoint, origin, ip, ipSource: source, lease: grant.lease };
+    const connection = runConnection(ws, context, deps.connection);
+    sockets.set(ws, connection.close);
+    ws.once('close', () => sockets.delete(ws));
   }
 
   return {
@@ -153,20 +218,24 @@ export function createUpgrader(deps: UpgradeDeps): Upgrader {
       socket.on('error', () => socket.destroy());
       const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
       const admission = admit(req, path);
-      if (typeof admission === 'number') {
-        const retry = admission === 429 || admission === 503 ? 'Retry-After: 60\r\n' : '';
-        return refuse(socket, admission, retry);
+      if ('status' in admission) {
+        noteRefusal(admission);
+        const { status } = admission;
+        const retry = status === 429 || status === 503 ? 'Retry-After: 60\r\n' : '';
+        return refuse(socket, status, retry);
       }
       wss.handleUpgrade(req, socket, head, (ws) => accept(ws, admission));
     },
     closeAll(code, reason) {
       accepting = false;
-      for (const ws of sockets) ws.close(code, reason);
+      // Through each connection's own close funnel, so its timers stop and its close is
+      // recorded as the server's.
+      for (const close of [...sockets.values()]) close(code, reason);
       // ws waits 30 s for the peer's close frame, and these sockets are no longer the HTTP
       // server's to cut: a peer that never answers would hold the shutdown. Past a short grace,
       // whoever is left is dropped.
       const cutoff = setTimeout(() => {
-        for (const ws of sockets) ws.terminate();
+        for (const ws of sockets.keys()) ws.terminate();
       }, CLOSE_HANDSHAKE_GRACE_MS);
       cutoff.unref();
     },

@@ -11,6 +11,7 @@ import {
   type Ack,
   ackOrderProblems,
   checkHistory,
+  FAST_SENDERS_ENV,
   newVisitor,
   type Pump,
   pump,
@@ -19,6 +20,7 @@ import {
   type Tracked,
   type VisitorSession,
   visitorSocket,
+  waitUntil,
 } from './support/chat.js';
 import {
   loopbackPool,
@@ -32,31 +34,11 @@ import { mintSite } from './support/tokens.js';
 const VISITORS = 5;
 const ACKS_BEFORE_KILL = 150;
 
-/** Visitors may send as fast as they like; the assistant stays out of the dialogs' seqs. */
-const ENV = {
-  POSTERN_ASSISTANT: 'none',
-  POSTERN_MSG_RATE: '1000000',
-  POSTERN_VISITOR_MSG_RATE: '1000000',
-  POSTERN_HTTP_RATE: '1000000',
-};
-
 const nextIp = loopbackPool(21);
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (condition()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
 
 /** Resends `cids` (with their original texts) on a new socket; resolves with the acks. */
 async function resend(
@@ -90,7 +72,7 @@ async function resend(
 async function survivesSigkill(extra: Record<string, string>): Promise<void> {
   const dir = tempDir();
   cleanup.push(() => dir.remove());
-  const first = await startServer({ ...ENV, ...extra }, { dir });
+  const first = await startServer({ ...FAST_SENDERS_ENV, ...extra }, { dir });
   cleanup.push(() => first.dispose());
   const siteToken = await mintSite();
   const visitors: VisitorSession[] = [];
@@ -116,7 +98,7 @@ async function survivesSigkill(extra: Record<string, string>): Promise<void> {
   expect(inFlight.every((count) => count > 0)).toBe(true);
   for (const each of pumps) expect(each.log.refused).toEqual(new Map());
 
-  const second = await restartServer(first, dir, { ...ENV, ...extra });
+  const second = await restartServer(first, dir, { ...FAST_SENDERS_ENV, ...extra });
   cleanup.push(() => second.dispose());
   expect(second.port).toBe(first.port);
 

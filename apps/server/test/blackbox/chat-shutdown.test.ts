@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ackOrderProblems,
   checkHistory,
+  FAST_SENDERS_ENV,
   newVisitor,
   operatorSocket,
   type Pump,
@@ -16,6 +17,7 @@ import {
   track,
   type VisitorSession,
   visitorSocket,
+  waitUntil,
 } from './support/chat.js';
 import { wsOpen } from './support/clients.js';
 import {
@@ -33,30 +35,11 @@ const ACKS_BEFORE_SIGTERM = 100;
 /** The retry hints SPEC §4 allows in a close reason. */
 const RETRY_SECONDS = [5, 15, 30, 60, 300];
 
-const ENV = {
-  POSTERN_ASSISTANT: 'none',
-  POSTERN_MSG_RATE: '1000000',
-  POSTERN_VISITOR_MSG_RATE: '1000000',
-  POSTERN_HTTP_RATE: '1000000',
-};
-
 const nextIp = loopbackPool(22);
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (condition()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
 
 /** Whether a close reason is `retry=<s>` with an allowed `s`. */
 const isRetryHint = (reason: string) => {
@@ -68,7 +51,7 @@ describe('black box: shutdown under traffic', () => {
   it('closes every socket 1001 with a retry hint, refuses new ones, exits 0, loses no ack', async () => {
     const dir = tempDir();
     cleanup.push(() => dir.remove());
-    const server: ServerProcess = await startServer(ENV, { dir });
+    const server: ServerProcess = await startServer(FAST_SENDERS_ENV, { dir });
     cleanup.push(() => server.dispose());
     const siteToken = await mintSite();
     const visitors: VisitorSession[] = [];
@@ -132,7 +115,7 @@ describe('black box: shutdown under traffic', () => {
     }
 
     // Everything acknowledged before the shutdown is in the database the next process opens.
-    const next = await restartServer(server, dir, ENV);
+    const next = await restartServer(server, dir, FAST_SENDERS_ENV);
     cleanup.push(() => next.dispose());
     for (const [i, visitor] of visitors.entries()) {
       const { log } = pumps[i] as Pump;

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/types.js';
 import { type GatedStore, gateStore, type Harness, startHarness } from '../support/harness.js';
 import {
   closeOpened,
@@ -30,7 +31,7 @@ afterEach(async () => {
 
 async function start(
   env: Record<string, string>,
-  options: { now?: () => number; store?: ReturnType<typeof openSqliteStore> } = {},
+  options: { now?: () => number; store?: Store } = {},
 ): Promise<Harness> {
   h = await startHarness({
     env: { ...SHARED_SERVER_ENV, POSTERN_ASSISTANT: 'none', ...env },

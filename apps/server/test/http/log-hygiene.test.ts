@@ -82,5 +82,34 @@ describe('logs', () => {
     expect(text).not.toContain('debug=');
     expect(text).not.toMatch(/prt_[A-Za-z0-9_-]{20}/);
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10}/);
+
+    // The scan covered the operational lines too: lifecycle, sampled refusals, the audit.
+    const events = new Set(harness.logs.map((line) => line['event']));
+    for (const event of LOGGED_EVENTS) expect([...events]).toContain(event);
+    for (const line of harness.logs) {
+      for (const field of SECRET_FIELDS) expect(line).not.toHaveProperty(field);
+    }
   });
 });
+
+/** Lines a session, a socket and the refusals of the test above must produce. */
+const LOGGED_EVENTS = [
+  'ws_open',
+  'ws_ready',
+  'ws_close',
+  'ws_auth_refused',
+  'http_refused',
+  'audit_revocation',
+];
+
+/** Field names that would carry a token or a query string. */
+const SECRET_FIELDS = [
+  'token',
+  'refresh_token',
+  'visitor_token',
+  'site_token',
+  'authorization',
+  'headers',
+  'url',
+  'query',
+];

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../src/store/types.js';
+import { describeAdminContract } from './contract-admin.js';
 import { describeHousekeepingContract } from './contract-housekeeping.js';
 import { describeLifecycleContract } from './contract-lifecycle.js';
 import { describeMessageContract } from './contract-messages.js';
@@ -29,5 +30,6 @@ export function describeStoreContract(name: string, open: () => Promise<Store> |
     describeMessageContract(store);
     describeLifecycleContract(store);
     describeHousekeepingContract(store);
+    describeAdminContract(store);
   });
 }

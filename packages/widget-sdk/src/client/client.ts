@@ -1,33 +1,26 @@
 /**
  * `PosternClient`: the public face. It wires the connection state machine to the chat state —
- * outbox, dialog sync, typing and handoff — and turns server frames into events.
+ * outbox, dialog sync, typing and handoff — and turns server frames into events. The class is a
+ * thin shell over closures built in its constructor: closure variables minify to one letter,
+ * where every private field access would stay `this.#x`.
  */
 import {
-  type AuthFrame,
-  type HandoffFrame,
-  type HandoffStatus,
   RESUME_MIN_INTERVAL_MS,
   type ReadyFrame,
   type ServerFrame,
   type TypingState,
 } from '@postern/protocol';
-import { Connection } from './connection.js';
-import { randomUuid, type ServerAddress, serverAddress, systemClock } from './environment.js';
+import { type Connection, createConnection } from './connection.js';
+import { randomUuid, serverAddress, systemClock } from './environment.js';
 import { PosternError, toTokenError } from './errors.js';
-import { Emitter, type Listener } from './events.js';
-import { Outbox, type OutboxEntry, type OutboxFailure } from './outbox.js';
+import { createEmitter, type Emitter, type Listener } from './events.js';
+import { createOutbox, type Outbox, type OutboxEntry, type OutboxFailure } from './outbox.js';
 import { browserPage } from './page.js';
-import { DialogSync, fetchHistoryPage } from './resume.js';
+import { createDialogSync, type DialogSync, fetchHistoryPage } from './resume.js';
 import { createSessionSource, type FetchLike, type LockManagerLike } from './session.js';
 import { openStore } from './storage.js';
-import { TokenSource } from './tokens.js';
+import { createTokenSource } from './tokens.js';
 import type { ConnectionState, PosternClientOptions, PosternEvents } from './types.js';
-
-// Server refusals of a `send` that have an outbox reason of their own; the rest read `invalid`.
-const SEND_FAILURES: Readonly<Record<string, OutboxFailure>> = {
-  rate_limited: 'rate_limited',
-  dialog_closed: 'dialog_closed',
-};
 
 /**
  * A headless Postern chat client: connection, tokens, outbox and message sync, no UI.
@@ -41,76 +34,214 @@ const SEND_FAILURES: Readonly<Record<string, OutboxFailure>> = {
  * const id = client.send('Hello!'); // returns at once; `outbox` events tell its fate
  */
 export class PosternClient {
-  readonly #options: PosternClientOptions;
-  readonly #events = new Emitter<PosternEvents>();
-  readonly #address: ServerAddress;
-  readonly #tokens: TokenSource;
-  readonly #outbox: Outbox;
-  readonly #sync: DialogSync;
+  readonly #events: Emitter<PosternEvents> = createEmitter();
   readonly #connection: Connection;
-  #serverSkewMs = 0;
-  #authResumed: string | undefined;
-  #lastResumeAt = Number.NEGATIVE_INFINITY;
-  #handoffWanted = false;
+  readonly #sync: DialogSync;
+  readonly #outbox: Outbox;
+  readonly #send: (text: string) => string;
+  readonly #typing: (state: TypingState) => void;
+  readonly #handoff: () => void;
 
   /** @throws {PosternError} `ERR_CONFIG` for a bad `serverUrl`, or with neither token source. */
   constructor(options: PosternClientOptions) {
-    this.#options = options;
-    this.#address = serverAddress(options.serverUrl);
+    const events = this.#events;
+    const address = serverAddress(options.serverUrl);
     const clock = options.clock ?? systemClock;
     const now = () => clock.now();
+    // Called unbound: `fetch` called as a method of another object throws "Illegal invocation".
+    const fetch: FetchLike = (url, init) => (options.fetch ?? globalThis.fetch)(url, init);
     const { getToken, siteToken } = options;
-    if (getToken) {
-      this.#tokens = new TokenSource(getToken, now);
-    } else if (siteToken) {
-      const session = createSessionSource({
-        siteToken,
-        serverOrigin: this.#address.origin,
-        api: this.#address.api,
-        store: openStore(options.storage ?? 'local'),
-        fetch: this.#fetch,
-        locks: () =>
-          options.locks !== undefined
-            ? options.locks
-            : ((globalThis.navigator?.locks as LockManagerLike | undefined) ?? null),
-        now,
-      });
-      this.#tokens = new TokenSource(session.getToken, now, session.forget);
-    } else {
-      throw new PosternError('ERR_CONFIG', 'pass siteToken or getToken');
-    }
-    this.#outbox = new Outbox((entry) => this.#events.emit('outbox', entry));
-    this.#sync = new DialogSync({
-      deliver: (message) => this.#events.emit('message', message),
-      page: async (dialogId, afterSeq) => {
-        const token = await this.#tokens.get(false);
-        return fetchHistoryPage(this.#fetch, this.#address.api, token, dialogId, afterSeq);
-      },
-      resynced: (result) => this.#events.emit('resynced', result),
-      failed: (error) => this.#report(error),
+    const session =
+      siteToken && !getToken
+        ? createSessionSource({
+            siteToken,
+            serverOrigin: address.origin,
+            api: address.api,
+            store: openStore(options.storage ?? 'local'),
+            fetch,
+            locks: () =>
+              options.locks !== undefined
+                ? options.locks
+                : ((globalThis.navigator?.locks as LockManagerLike | undefined) ?? null),
+            now,
+          })
+        : null;
+    const fetchToken = getToken ?? session?.getToken;
+    if (!fetchToken) throw new PosternError('ERR_CONFIG', 'no siteToken or getToken');
+    const tokens = createTokenSource(fetchToken, now, session?.forget);
+    const report = (error: unknown) =>
+      events.report(
+        error instanceof PosternError
+          ? error
+          : new PosternError('ERR_HISTORY', 'unexpected', { cause: error }),
+      );
+    const outbox = createOutbox((entry) => events.emit('outbox', entry));
+    const sync = createDialogSync({
+      deliver: (message) => events.emit('message', message),
+      page: async (dialogId, afterSeq) =>
+        fetchHistoryPage(fetch, address.api, await tokens.get(false), dialogId, afterSeq),
+      resynced: (result) => events.emit('resynced', result),
+      failed: report,
     });
-    this.#connection = new Connection(
+    let serverSkewMs = 0;
+    let authResumed: string | undefined;
+    let lastResumeAt = -Infinity;
+    let handoffWanted = false;
+
+    /** Asks for everything after the last `seq` held; `false` when it could not be sent. */
+    const resume = (): boolean => {
+      const point = sync.point();
+      const at = now();
+      // The server refuses a second `resume` within 5 s on one socket.
+      if (!point || at - lastResumeAt < RESUME_MIN_INTERVAL_MS) return false;
+      if (!connection.write({ type: 'resume', ...point })) return false;
+      lastResumeAt = at;
+      sync.begin();
+      return true;
+    };
+
+    const flush = () => {
+      const dialog_id = sync.dialogId;
+      if (connection.state !== 'connected' || dialog_id === null) return;
+      for (const { id, text } of outbox.due(now())) {
+        if (!connection.write({ type: 'send', dialog_id, client_msg_id: id, text })) return;
+        outbox.markSent(id);
+      }
+      if (handoffWanted && connection.write({ type: 'handoff', dialog_id, action: 'request' })) {
+        handoffWanted = false;
+      }
+    };
+
+    const ready = (frame: ReadyFrame) => {
+      const dialogId = frame.dialog_id;
+      if (dialogId === undefined)
+        return report(new PosternError('ERR_PROTOCOL', 'ready', { detail: 'ready' }));
+      serverSkewMs = now() - frame.server_time;
+      tokens.expires(frame.token_expires_at + serverSkewMs);
+      const resumed = authResumed === dialogId;
+      sync.enter(dialogId);
+      const lastSeq = frame.last_seq ?? 0;
+      connection.ready(frame.ping_interval_ms);
+      if (connection.state !== 'connected') return; // a `state` listener disconnected
+      events.emit('ready', {
+        visitorId: frame.visitor_id ?? null,
+        dialogId,
+        lastSeq,
+        handoff: frame.handoff ?? { state: 'assistant' },
+      });
+      // Resumed in `auth`: the replay and `resumed` follow. A dialog this client has not seen
+      // with messages in it (a returning visitor, a new page): ask for them.
+      if (resumed) sync.begin();
+      else if (lastSeq > sync.lastSeq) resume();
+      flush();
+    };
+
+    /** `refresh_required`: a fresh token in band; dropped if the socket changed meanwhile. */
+    const refreshInBand = () => {
+      const socket = connection.socket;
+      tokens.get(true).then(
+        (token) => {
+          if (socket === connection.socket && connection.state === 'connected') {
+            connection.write({ type: 'refresh', token });
+          }
+        },
+        // No retry here: at expiry the server closes with 4001 and the funnel refreshes.
+        (error: unknown) => report(toTokenError(error)),
+      );
+    };
+
+    const dispatch = (frame: ServerFrame) => {
+      const ours = 'dialog_id' in frame && frame.dialog_id === sync.dialogId;
+      switch (frame.type) {
+        case 'ready':
+          return ready(frame);
+        case 'refresh_required':
+          return refreshInBand();
+        case 'refreshed':
+          return tokens.expires(frame.token_expires_at + serverSkewMs);
+        case 'ack':
+          outbox.settle(frame.client_msg_id, frame);
+          return;
+        case 'message': {
+          // Our own message echoed (after a lost ack, or in a replay) settles it just as well.
+          if (frame.client_msg_id !== undefined) outbox.settle(frame.client_msg_id, frame);
+          // Delivered in the shape of a history item, whichever way it arrived.
+          const { type: _type, ...stored } = frame;
+          return sync.accept(stored);
+        }
+        case 'typing':
+        case 'handoff': {
+          // What is left without the type and the dialog is the event: `{sender, state}` or
+          // `{state, operator?}` (the lean decoder keeps no other field).
+          const { type, dialog_id: _, ...event } = frame;
+          if (ours) events.emit(type, event as never);
+          return;
+        }
+        case 'resumed':
+          if (ours) sync.resumed(frame.gap, frame.head_seq);
+          return;
+        case 'error': {
+          // `ref` names one of our messages (a refused `send`), or else a dialog.
+          const { code, ref } = frame;
+          const reason: OutboxFailure =
+            code === 'rate_limited' || code === 'dialog_closed' ? code : 'invalid';
+          if (ref === undefined || !outbox.settle(ref, reason)) {
+            report(new PosternError('ERR_REFUSED', code, { detail: code }));
+          }
+        }
+      }
+    };
+
+    const connection = createConnection(
       {
-        url: this.#address.socket,
-        tokens: this.#tokens,
+        url: address.socket,
+        tokens,
         clock,
         random: options.random ?? Math.random,
         webSocket: () => options.WebSocket ?? globalThis.WebSocket,
         page: () => (options.page === undefined ? browserPage() : options.page),
       },
       {
-        auth: (token) => this.#auth(token),
-        frame: (frame) => this.#dispatch(frame),
-        ended: (reset) => {
-          this.#outbox.requeue();
-          if (reset) this.#sync.reset();
-          else this.#sync.interrupt();
+        // The first frame of each socket: the token, and where this client left off.
+        auth(token) {
+          const point = sync.point();
+          authResumed = point?.dialog_id;
+          if (!point) return { type: 'auth', token };
+          lastResumeAt = now();
+          return { type: 'auth', token, resume: point };
         },
-        state: (change) => this.#events.emit('state', change),
-        probe: () => this.#resume(),
-        report: (error) => this.#events.report(error),
+        frame: dispatch,
+        ended(reset) {
+          outbox.requeue();
+          if (reset) sync.reset();
+          else sync.interrupt();
+        },
+        state: (change) => events.emit('state', change),
+        probe: resume,
+        report: events.report,
       },
     );
+    this.#connection = connection;
+    this.#sync = sync;
+    this.#outbox = outbox;
+    this.#send = (text) => {
+      const id = (options.uuid ?? randomUuid)();
+      outbox.add(id, text, now());
+      connection.revive('user_action');
+      flush();
+      return id;
+    };
+    this.#typing = (state) => {
+      const dialog_id = sync.dialogId;
+      if (connection.state === 'connected' && dialog_id !== null) {
+        connection.write({ type: 'typing', dialog_id, state });
+      }
+    };
+    this.#handoff = () => {
+      handoffWanted = true;
+      connection.revive('user_action');
+      flush();
+    };
   }
 
   /** The connection state; every change is a `state` event. */
@@ -159,170 +290,16 @@ export class PosternClient {
    * stopped until one (after 4004, 4005, or 4008 eight times).
    */
   send(text: string): string {
-    const id = (this.#options.uuid ?? randomUuid)();
-    this.#outbox.add(id, text, this.#now());
-    this.#connection.revive('user_action');
-    this.#flush();
-    return id;
+    return this.#send(text);
   }
 
   /** Tells the dialog the visitor started or stopped typing (dropped while not connected). */
   typing(state: TypingState): void {
-    const dialogId = this.#sync.dialogId;
-    if (this.state === 'connected' && dialogId !== null) {
-      this.#connection.write({ type: 'typing', dialog_id: dialogId, state });
-    }
+    this.#typing(state);
   }
 
   /** Asks for a human operator: sent now, or right after the next `ready`. A user action. */
   requestHandoff(): void {
-    this.#handoffWanted = true;
-    this.#connection.revive('user_action');
-    this.#flush();
+    this.#handoff();
   }
-
-  /** The first frame of each socket: the token, and where this client left off. */
-  #auth(token: string): AuthFrame {
-    const resume = this.#sync.point();
-    this.#authResumed = resume?.dialog_id;
-    if (!resume) return { type: 'auth', token };
-    this.#lastResumeAt = this.#now();
-    return { type: 'auth', token, resume };
-  }
-
-  #dispatch(frame: ServerFrame): void {
-    const ours = 'dialog_id' in frame && frame.dialog_id === this.#sync.dialogId;
-    switch (frame.type) {
-      case 'ready':
-        this.#ready(frame);
-        return;
-      case 'refresh_required':
-        this.#refreshInBand();
-        return;
-      case 'refreshed':
-        this.#tokens.expires(frame.token_expires_at + this.#serverSkewMs);
-        return;
-      case 'ack':
-        this.#outbox.settle(frame.client_msg_id, frame);
-        return;
-      case 'message': {
-        // Our own message echoed (after a lost ack, or in a replay) settles it just as well.
-        if (frame.client_msg_id !== undefined) this.#outbox.settle(frame.client_msg_id, frame);
-        // Delivered in the shape of a history item, whichever way it arrived.
-        const { type: _type, ...stored } = frame;
-        this.#sync.accept(stored);
-        return;
-      }
-      case 'typing':
-        if (ours) this.#events.emit('typing', { sender: frame.sender, state: frame.state });
-        return;
-      case 'handoff':
-        if (ours) this.#events.emit('handoff', handoffStatus(frame));
-        return;
-      case 'resumed':
-        if (ours) this.#sync.resumed(frame.gap, frame.head_seq);
-        return;
-      case 'error':
-        // `ref` names one of our messages (a refused `send`), or else a dialog.
-        if (
-          frame.ref === undefined ||
-          !this.#outbox.settle(frame.ref, SEND_FAILURES[frame.code] ?? 'invalid')
-        ) {
-          this.#report(
-            new PosternError('ERR_REFUSED', `refused: ${frame.code}`, { detail: frame.code }),
-          );
-        }
-        return;
-      default:
-        return;
-    }
-  }
-
-  #ready(frame: ReadyFrame): void {
-    const dialogId = frame.dialog_id;
-    if (dialogId === undefined) {
-      this.#report(new PosternError('ERR_PROTOCOL', 'ready without a dialog', { detail: 'ready' }));
-      return;
-    }
-    this.#serverSkewMs = this.#now() - frame.server_time;
-    this.#tokens.expires(frame.token_expires_at + this.#serverSkewMs);
-    const resumed = this.#authResumed === dialogId;
-    this.#sync.enter(dialogId);
-    const lastSeq = frame.last_seq ?? 0;
-    this.#connection.ready(frame.ping_interval_ms);
-    if (this.state !== 'connected') return; // a `state` listener disconnected
-    this.#events.emit('ready', {
-      visitorId: frame.visitor_id ?? null,
-      dialogId,
-      lastSeq,
-      handoff: frame.handoff ?? { state: 'assistant' },
-    });
-    // Resumed in `auth`: the replay and `resumed` follow. A dialog this client has not seen
-    // with messages in it (a returning visitor, a new page): ask for them.
-    if (resumed) this.#sync.begin();
-    else if (lastSeq > this.#sync.lastSeq) this.#resume();
-    this.#flush();
-  }
-
-  /** Asks for everything after the last `seq` held; `false` when it could not be sent. */
-  #resume(): boolean {
-    const point = this.#sync.point();
-    const now = this.#now();
-    // The server refuses a second `resume` within 5 s on one socket.
-    if (!point || now - this.#lastResumeAt < RESUME_MIN_INTERVAL_MS) return false;
-    if (!this.#connection.write({ type: 'resume', ...point })) return false;
-    this.#lastResumeAt = now;
-    this.#sync.begin();
-    return true;
-  }
-
-  /** `refresh_required`: a fresh token in band; dropped if the socket changed meanwhile. */
-  #refreshInBand(): void {
-    const socket = this.#connection.socket;
-    this.#tokens.get(true).then(
-      (token) => {
-        if (socket === this.#connection.socket && this.state === 'connected') {
-          this.#connection.write({ type: 'refresh', token });
-        }
-      },
-      // No retry here: at expiry the server closes with 4001 and the funnel refreshes.
-      (error: unknown) => this.#report(toTokenError(error)),
-    );
-  }
-
-  #flush(): void {
-    const dialogId = this.#sync.dialogId;
-    if (this.state !== 'connected' || dialogId === null) return;
-    for (const { id, text } of this.#outbox.due(this.#now())) {
-      const frame = { type: 'send', dialog_id: dialogId, client_msg_id: id, text } as const;
-      if (!this.#connection.write(frame)) return;
-      this.#outbox.markSent(id);
-    }
-    if (this.#handoffWanted) {
-      const frame = { type: 'handoff', dialog_id: dialogId, action: 'request' } as const;
-      if (this.#connection.write(frame)) this.#handoffWanted = false;
-    }
-  }
-
-  #now(): number {
-    return (this.#options.clock ?? systemClock).now();
-  }
-
-  readonly #fetch: FetchLike = (url, init) => {
-    // Called unbound: `fetch` called as a method of another object throws "Illegal invocation".
-    const fetchImpl = this.#options.fetch ?? globalThis.fetch;
-    return fetchImpl(url, init);
-  };
-
-  #report(error: unknown): void {
-    this.#events.report(
-      error instanceof PosternError
-        ? error
-        : new PosternError('ERR_HISTORY', 'unexpected failure', { cause: error }),
-    );
-  }
-}
-
-function handoffStatus(frame: HandoffFrame): HandoffStatus {
-  return frame.operator ? { state: frame.state, operator: frame.operator } : { state: frame.state };
 }

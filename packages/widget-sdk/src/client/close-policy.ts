@@ -2,7 +2,7 @@
  * How the protocol's close policy (`closePolicy`, `reconnectPlan`) applies to this client: which
  * events count as what close code, and which page events may revive a stopped client.
  */
-import { CloseCode, closePolicy, formatRetryHint, type Revival } from '@postern/protocol';
+import { CloseCode, closeRule, formatRetryHint, type Revival } from '@postern/protocol';
 import { TokenError } from './errors.js';
 
 /** Who ended a connection (or an attempt at one). */
@@ -25,12 +25,12 @@ export interface DisconnectCause {
 }
 
 // Codes no server sends: the browser reports them for trouble below the WebSocket protocol.
-const TRANSPORT_CODES: ReadonlySet<number> = new Set([1005, 1006, 1015]);
+const TRANSPORT_CODES: readonly number[] = [1005, 1006, 1015];
 
 /** A close the socket reported; `synthetic` is a close the transport made up after an error. */
 export function closeCause(code: number, reason: string, synthetic: boolean): DisconnectCause {
   if (synthetic) return { code: 1006, reason, source: 'transport' };
-  return { code, reason, source: TRANSPORT_CODES.has(code) ? 'transport' : 'server' };
+  return { code, reason, source: TRANSPORT_CODES.includes(code) ? 'transport' : 'server' };
 }
 
 /**
@@ -65,6 +65,6 @@ export function mayRevive(revival: Revival, trigger: 'user_action' | 'visible'):
  * clients apart and is always waited out.
  */
 export function isWakeable(cause: DisconnectCause): boolean {
-  const policy = closePolicy(cause.code);
+  const policy = closeRule(cause.code);
   return policy.action === 'backoff' && !policy.honoursRetryHint;
 }

@@ -9,7 +9,7 @@ import {
   type ClientFrame,
   CloseCode,
   DEFAULT_PING_INTERVAL_MS,
-  decodeServerFrame,
+  decodeServerFrameLean,
   HEARTBEAT_GRACE_MS,
   type Revival,
   reconnectPlan,
@@ -25,10 +25,10 @@ import {
 } from './close-policy.js';
 import type { Clock } from './environment.js';
 import { PosternError, toTokenError } from './errors.js';
-import { Liveness } from './heartbeat.js';
+import { createLiveness } from './heartbeat.js';
 import type { PageSignal, PageSignals } from './page.js';
 import type { TokenSource } from './tokens.js';
-import { Transport, type WebSocketConstructor } from './transport.js';
+import { openTransport, type Transport, type WebSocketConstructor } from './transport.js';
 import type { ConnectionState, DisconnectInfo, StateChange } from './types.js';
 
 /** After `online` or the page showing again, a live socket must answer within this long. */
@@ -58,247 +58,220 @@ export interface ConnectionHooks {
   report(error: PosternError): void;
 }
 
-export class Connection {
-  #current: ConnectionState = 'disconnected';
-  #transport: Transport | null = null;
-  /** Id of the latest socket, and of the latest whose end went through the funnel. */
-  #socketId = 0;
-  #endedSocketId = 0;
-  #authToken = '';
-  #attempt = 0;
-  #nextDelayMs = 0;
-  #mustRefresh = false;
-  #wakeable = false;
-  #waiting: (() => void) | null = null;
-  #readyAt: number | null = null;
-  #revival: Revival = 'never';
-  #revivedByPage = false;
-  #unlistenPage: (() => void) | null = null;
-  readonly #liveness: Liveness;
-
-  readonly #deps: ConnectionDeps;
-  readonly #hooks: ConnectionHooks;
-
-  constructor(deps: ConnectionDeps, hooks: ConnectionHooks) {
-    this.#deps = deps;
-    this.#hooks = hooks;
-    this.#liveness = new Liveness(deps.clock, () => this.#dead());
-  }
-
-  get state(): ConnectionState {
-    return this.#current;
-  }
-
+export interface Connection {
+  readonly state: ConnectionState;
   /** Changes with every socket: an answer that took a while checks it is still for this one. */
-  get socket(): number {
-    return this.#socketId;
-  }
-
-  connect(): void {
-    if (this.#current === 'connecting' || this.#current === 'connected') return;
-    this.#attempt = 0;
-    this.#start();
-  }
-
-  disconnect(): void {
-    this.#unlistenPage?.();
-    this.#unlistenPage = null;
-    if (this.#current !== 'disconnected') {
-      this.#end({ code: CloseCode.NORMAL, reason: 'client', source: 'client' });
-    }
-  }
-
+  readonly socket: number;
+  connect(): void;
+  disconnect(): void;
   /** Restarts a stopped client where its policy allows this trigger. */
-  revive(trigger: 'user_action' | 'visible'): void {
-    if (this.#current !== 'stopped' || !mayRevive(this.#revival, trigger)) return;
-    this.#revivedByPage = trigger === 'visible';
-    this.#start();
-  }
-
+  revive(trigger: 'user_action' | 'visible'): void;
   /** `ready` arrived: connected, with the server's ping interval. */
-  ready(pingIntervalMs: number): void {
-    this.#readyAt = this.#deps.clock.now();
-    this.#revivedByPage = false;
-    this.#liveness.expect(pingIntervalMs + HEARTBEAT_GRACE_MS);
-    this.#setState('connected');
-  }
-
+  ready(pingIntervalMs: number): void;
   /** Sends on the open socket; `false` when there is none (nothing is queued). */
-  write(frame: ClientFrame): boolean {
-    return this.#transport?.send(JSON.stringify(frame)) ?? false;
-  }
+  write(frame: ClientFrame): boolean;
+}
 
-  #start(): void {
-    const WebSocket = this.#deps.webSocket();
-    if (!WebSocket) throw new PosternError('ERR_CONFIG', 'no WebSocket: pass options.WebSocket');
-    this.#unlistenPage ??= this.#deps.page()?.listen((signal) => this.#onPage(signal)) ?? null;
-    this.#nextDelayMs = 0;
-    const transport: Transport = new Transport(WebSocket, {
-      url: () => this.#nextUrl(transport),
-      open: () => {
-        if (transport !== this.#transport) return;
-        // Until `ready` names the interval the server default applies (auth times out sooner).
-        this.#liveness.expect(DEFAULT_PING_INTERVAL_MS + HEARTBEAT_GRACE_MS);
-        this.write(this.#hooks.auth(this.#authToken));
-      },
-      message: (data) => {
-        if (transport === this.#transport) this.#received(data);
-      },
-      close: (code, reason, synthetic) => {
-        if (transport !== this.#transport || this.#endedSocketId === this.#socketId) return;
-        this.#endedSocketId = this.#socketId;
-        this.#end(closeCause(code, reason, synthetic));
-      },
-    });
-    // In place before anyone hears of it: a `state` listener may call disconnect() right away.
-    this.#transport = transport;
-    this.#setState('connecting');
-  }
+export function createConnection(deps: ConnectionDeps, hooks: ConnectionHooks): Connection {
+  const { clock, tokens } = deps;
+  let current: ConnectionState = 'disconnected';
+  let transport: Transport | null = null;
+  // Id of the latest socket, and of the latest whose end went through the funnel.
+  let socketId = 0;
+  let endedSocketId = 0;
+  let authToken = '';
+  let attempt = 0;
+  let nextDelayMs = 0;
+  let mustRefresh = false;
+  let wakeable = false;
+  let waiting: (() => void) | null = null;
+  let readyAt: number | null = null;
+  let revival: Revival = 'never';
+  let revivedByPage = false;
+  let unlistenPage: (() => void) | null = null;
 
-  /**
-   * The transport's URL provider, awaited before every attempt: waits out the delay the funnel
-   * chose, then gets a token. Never rejects; a token failure goes through the funnel and either
-   * loops (after its delay) or stops the transport, whose stale provider then returns at once.
-   */
-  async #nextUrl(transport: Transport): Promise<string> {
-    while (transport === this.#transport) {
-      await this.#sleep(this.#nextDelayMs);
-      if (transport !== this.#transport) break;
-      try {
-        const token = await this.#deps.tokens.get(this.#mustRefresh);
-        if (transport !== this.#transport) break;
-        this.#mustRefresh = false;
-        this.#authToken = token;
-        this.#socketId += 1;
-        return this.#deps.url;
-      } catch (error) {
-        if (transport !== this.#transport) break;
-        this.#hooks.report(toTokenError(error));
-        this.#end(tokenFailureCause(error));
-      }
-    }
-    return this.#deps.url;
-  }
+  /** The only writer of `current`. */
+  const setState = (next: ConnectionState, disconnect?: DisconnectInfo) => {
+    const previous = current;
+    if (previous === next && !disconnect) return;
+    current = next;
+    hooks.state(disconnect ? { state: next, previous, disconnect } : { state: next, previous });
+  };
 
-  #sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = this.#deps.clock.setTimeout(() => this.#waiting?.(), ms);
-      this.#waiting = () => {
-        this.#deps.clock.clearTimeout(timer);
-        this.#waiting = null;
-        resolve();
-      };
-    });
-  }
-
-  #received(data: unknown): void {
-    this.#liveness.seen();
-    const result = typeof data === 'string' ? decodeServerFrame(data) : null;
-    if (result?.ok) {
-      if (result.frame.type === 'ping') this.write({ type: 'pong', id: result.frame.id });
-      else this.#hooks.frame(result.frame);
-    } else if (result?.problem !== 'unknown_type') {
-      // Unknown types are a newer server's additions and are ignored, as the protocol asks.
-      this.#hooks.report(
-        new PosternError('ERR_PROTOCOL', 'unreadable frame', {
-          detail: result?.problem ?? 'binary',
-        }),
-      );
-    }
-  }
-
-  /** The liveness deadline passed: the socket is dead whatever its `readyState` says. */
-  #dead(): void {
-    this.#endedSocketId = this.#socketId;
-    this.#end({
-      code: CloseCode.HEARTBEAT_TIMEOUT,
-      reason: 'heartbeat_timeout',
-      source: 'heartbeat',
-    });
-    this.#transport?.restart();
-  }
+  const stopTransport = () => {
+    const stopped = transport;
+    transport = null;
+    waiting?.();
+    stopped?.close();
+  };
 
   /**
    * The disconnect funnel. Everything that ends a connection or an attempt comes here once:
    * it resets the attempt counter after a stable connection, applies the close policy, and
    * either schedules the next attempt (the transport's URL provider waits for it) or stops.
    */
-  #end(cause: DisconnectCause): void {
-    const { clock, random, tokens } = this.#deps;
-    if (this.#readyAt !== null && clock.now() - this.#readyAt >= STABLE_CONNECTION_MS) {
-      this.#attempt = 0;
-    }
-    this.#readyAt = null;
-    this.#liveness.stop();
+  const end = (cause: DisconnectCause) => {
+    if (readyAt !== null && clock.now() - readyAt >= STABLE_CONNECTION_MS) attempt = 0;
+    readyAt = null;
+    liveness.stop();
+    const info = (nextRetryMs: number | null, stoppedRevival: Revival | null): DisconnectInfo => ({
+      ...cause,
+      attempt,
+      nextRetryMs,
+      revival: stoppedRevival,
+    });
     if (cause.source === 'client') {
-      this.#stopTransport();
-      this.#hooks.ended(false);
-      this.#setState('disconnected', this.#info(cause, null, null));
-      return;
+      stopTransport();
+      hooks.ended(false);
+      return setState('disconnected', info(null, null));
     }
-    const plan = reconnectPlan(cause.code, cause.reason, this.#attempt, random);
-    this.#attempt += 1;
+    const plan = reconnectPlan(cause.code, cause.reason, attempt++, deps.random);
     if (plan.kind === 'reconnect') {
-      this.#nextDelayMs = plan.delayMs;
-      this.#mustRefresh ||= plan.refreshToken;
-      this.#wakeable = isWakeable(cause);
-      this.#hooks.ended(false);
-      this.#setState('connecting', this.#info(cause, plan.delayMs, null));
-      return;
+      nextDelayMs = plan.delayMs;
+      mustRefresh ||= plan.refreshToken;
+      wakeable = isWakeable(cause);
+      hooks.ended(false);
+      return setState('connecting', info(plan.delayMs, null));
     }
-    this.#stopTransport();
+    stopTransport();
     if (plan.resetState) tokens.forget();
-    this.#hooks.ended(plan.resetState);
+    hooks.ended(plan.resetState);
     if (plan.clientBug) {
       const detail = String(cause.code);
-      this.#hooks.report(new PosternError('ERR_CLIENT_BUG', `closed with ${detail}`, { detail }));
+      hooks.report(new PosternError('ERR_CLIENT_BUG', detail, { detail }));
     }
     // "Retry once": a retry the page itself started does not earn another one.
-    this.#revival =
-      plan.revival === 'user_action_or_visible' && this.#revivedByPage
-        ? 'user_action'
-        : plan.revival;
-    this.#setState('stopped', this.#info(cause, null, this.#revival));
-  }
+    revival =
+      plan.revival === 'user_action_or_visible' && revivedByPage ? 'user_action' : plan.revival;
+    setState('stopped', info(null, revival));
+  };
 
-  #info(
-    cause: DisconnectCause,
-    nextRetryMs: number | null,
-    revival: Revival | null,
-  ): DisconnectInfo {
-    return { ...cause, attempt: this.#attempt, nextRetryMs, revival };
-  }
+  /** The liveness deadline passed: the socket is dead whatever its `readyState` says. */
+  const liveness = createLiveness(clock, () => {
+    endedSocketId = socketId;
+    end({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: 'heartbeat_timeout', source: 'heartbeat' });
+    transport?.restart();
+  });
 
-  /** The only writer of `current`. */
-  #setState(next: ConnectionState, disconnect?: DisconnectInfo): void {
-    const previous = this.#current;
-    if (previous === next && disconnect === undefined) return;
-    this.#current = next;
-    this.#hooks.state(
-      disconnect ? { state: next, previous, disconnect } : { state: next, previous },
-    );
-  }
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (ms <= 0) return resolve();
+      const timer = clock.setTimeout(() => waiting?.(), ms);
+      waiting = () => {
+        clock.clearTimeout(timer);
+        waiting = null;
+        resolve();
+      };
+    });
 
-  #stopTransport(): void {
-    const transport = this.#transport;
-    this.#transport = null;
-    this.#waiting?.();
-    transport?.close();
-  }
+  /**
+   * The transport's URL provider, awaited before every attempt: waits out the delay the funnel
+   * chose, then gets a token. Never rejects; a token failure goes through the funnel and either
+   * loops (after its delay) or stops the transport, whose stale provider then returns at once.
+   */
+  const nextUrl = async (mine: Transport): Promise<string> => {
+    while (mine === transport) {
+      await sleep(nextDelayMs);
+      if (mine !== transport) break;
+      try {
+        const token = await tokens.get(mustRefresh);
+        if (mine !== transport) break;
+        mustRefresh = false;
+        authToken = token;
+        socketId += 1;
+        break;
+      } catch (error) {
+        if (mine !== transport) break;
+        hooks.report(toTokenError(error));
+        end(tokenFailureCause(error));
+      }
+    }
+    return deps.url;
+  };
+
+  const received = (data: unknown) => {
+    liveness.seen();
+    const result = typeof data === 'string' ? decodeServerFrameLean(data) : null;
+    if (result?.ok) {
+      if (result.frame.type === 'ping') connection.write({ type: 'pong', id: result.frame.id });
+      else hooks.frame(result.frame);
+    } else if (result?.problem !== 'unknown_type') {
+      // Unknown types are a newer server's additions and are ignored, as the protocol asks.
+      const detail = result?.problem ?? 'binary';
+      hooks.report(new PosternError('ERR_PROTOCOL', detail, { detail }));
+    }
+  };
 
   /**
    * The network came back or the page shows again. Connected: check the deadline now (timers
    * may have been throttled) and probe. Waiting out a plain backoff: try now. Stopped: only a
    * page becoming visible may revive, and only where the policy allows (never a terminal stop).
    */
-  #onPage(signal: PageSignal): void {
-    if (this.#current === 'connected') {
-      if (this.#liveness.check() && this.#hooks.probe()) this.#liveness.probe(PROBE_TIMEOUT_MS);
-    } else if (this.#current === 'connecting') {
-      if (this.#wakeable) this.#waiting?.();
-    } else if (signal === 'visible') {
-      this.revive('visible');
-    }
-  }
+  const onPage = (signal: PageSignal) => {
+    if (current === 'connected') {
+      if (liveness.check() && hooks.probe()) liveness.probe(PROBE_TIMEOUT_MS);
+    } else if (current === 'connecting') {
+      if (wakeable) waiting?.();
+    } else if (signal === 'visible') connection.revive('visible');
+  };
+
+  const start = () => {
+    const WebSocket = deps.webSocket();
+    if (!WebSocket) throw new PosternError('ERR_CONFIG', 'no WebSocket');
+    unlistenPage ??= deps.page()?.listen(onPage) ?? null;
+    nextDelayMs = 0;
+    const mine: Transport = openTransport(WebSocket, {
+      url: () => nextUrl(mine),
+      open() {
+        if (mine !== transport) return;
+        // Until `ready` names the interval the server default applies (auth times out sooner).
+        liveness.expect(DEFAULT_PING_INTERVAL_MS + HEARTBEAT_GRACE_MS);
+        connection.write(hooks.auth(authToken));
+      },
+      message(data) {
+        if (mine === transport) received(data);
+      },
+      close(code, reason, synthetic) {
+        if (mine !== transport || endedSocketId === socketId) return;
+        endedSocketId = socketId;
+        end(closeCause(code, reason, synthetic));
+      },
+    });
+    // In place before anyone hears of it: a `state` listener may call disconnect() right away.
+    transport = mine;
+    setState('connecting');
+  };
+
+  const connection: Connection = {
+    get state() {
+      return current;
+    },
+    get socket() {
+      return socketId;
+    },
+    connect() {
+      if (current === 'connecting' || current === 'connected') return;
+      attempt = 0;
+      start();
+    },
+    disconnect() {
+      unlistenPage?.();
+      unlistenPage = null;
+      if (current !== 'disconnected')
+        end({ code: CloseCode.NORMAL, reason: 'client', source: 'client' });
+    },
+    revive(trigger) {
+      if (current !== 'stopped' || !mayRevive(revival, trigger)) return;
+      revivedByPage = trigger === 'visible';
+      start();
+    },
+    ready(pingIntervalMs) {
+      readyAt = clock.now();
+      revivedByPage = false;
+      liveness.expect(pingIntervalMs + HEARTBEAT_GRACE_MS);
+      setState('connected');
+    },
+    write: (frame) => transport?.send(JSON.stringify(frame)) ?? false,
+  };
+  return connection;
 }

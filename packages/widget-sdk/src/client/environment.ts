@@ -29,11 +29,13 @@ export const systemClock: Clock = {
 export function randomUuid(): string {
   const crypto = globalThis.crypto;
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const bytes = crypto.getRandomValues(new Uint8Array(31));
+  let at = 0;
+  // The version-4 layout: each `x` a random hex digit, `y` one of 8, 9, a, b (the variant).
+  return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (slot) => {
+    const nibble = (bytes[at++] ?? 0) & 15;
+    return (slot === 'x' ? nibble : (nibble & 3) | 8).toString(16);
+  });
 }
 
 /** The addresses of one Postern server, derived from `serverUrl` (SPEC §7). */
@@ -47,14 +49,12 @@ export interface ServerAddress {
 }
 
 export function serverAddress(serverUrl: string): ServerAddress {
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(serverUrl);
-  } catch {
-    throw new PosternError('ERR_CONFIG', 'serverUrl is not an absolute URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new PosternError('ERR_CONFIG', 'serverUrl must be http: or https:');
+  } catch {}
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:') {
+    throw new PosternError('ERR_CONFIG', 'serverUrl: an absolute http(s) URL');
   }
   // A base with a path (a reverse proxy mounting Postern under /chat) keeps it as a prefix.
   const prefix = url.pathname.replace(/\/+$/, '');

@@ -1,6 +1,7 @@
 /**
- * Errors of the client, each with a stable `code` an application can switch on (the message is
- * for people and may change).
+ * Errors of the client, each with a stable `code` an application can switch on. Messages are
+ * short on purpose (every byte of them ships in the widget): the code and `detail` say what
+ * happened.
  */
 
 /** Every code a {@link PosternError} can carry. */
@@ -41,7 +42,8 @@ export class PosternError extends Error {
     message: string,
     options: { readonly cause?: unknown; readonly detail?: string } = {},
   ) {
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    // `Error` reads only `cause` from its options, and only when the property exists.
+    super(message, options);
     this.code = code;
     this.detail = options.detail;
   }
@@ -74,7 +76,7 @@ export class TokenError extends PosternError {
       readonly detail?: string;
     } = {},
   ) {
-    super(code, `token request failed: ${options.detail ?? code}`, options);
+    super(code, options.detail ?? code, options);
     this.retryAfterMs = options.retryAfterMs;
   }
 

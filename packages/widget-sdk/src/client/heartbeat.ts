@@ -7,71 +7,63 @@
  */
 import type { Clock } from './environment.js';
 
-export class Liveness {
-  #silenceMs = 0;
-  #deadline = Number.POSITIVE_INFINITY;
-  #timer: unknown = null;
-  #due = Number.POSITIVE_INFINITY;
-
-  readonly #clock: Clock;
-  readonly #dead: () => void;
-
-  constructor(clock: Clock, dead: () => void) {
-    this.#clock = clock;
-    this.#dead = dead;
-  }
-
+export interface Liveness {
   /** From now on, a silence longer than `silenceMs` means dead. */
-  expect(silenceMs: number): void {
-    this.#silenceMs = silenceMs;
-    this.seen();
-  }
-
+  expect(silenceMs: number): void;
   /** A frame arrived. */
-  seen(): void {
-    if (this.#silenceMs === 0) return;
-    this.#deadline = this.#clock.now() + this.#silenceMs;
-    this.#arm();
-  }
-
+  seen(): void;
   /** Demands a frame within `ms`, sooner than the silence allowance would. */
-  probe(ms: number): void {
-    if (this.#silenceMs === 0) return;
-    this.#deadline = Math.min(this.#deadline, this.#clock.now() + ms);
-    this.#arm();
-  }
-
+  probe(ms: number): void;
   /** `false`, after reporting it, when the deadline has passed. */
-  check(): boolean {
-    if (this.#clock.now() < this.#deadline) return true;
-    this.stop();
-    this.#dead();
-    return false;
-  }
+  check(): boolean;
+  stop(): void;
+}
 
-  stop(): void {
-    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#due = Number.POSITIVE_INFINITY;
-    this.#silenceMs = 0;
-    this.#deadline = Number.POSITIVE_INFINITY;
-  }
+export function createLiveness(clock: Clock, dead: () => void): Liveness {
+  let silenceMs = 0;
+  let deadline = Infinity;
+  let timer: unknown = null;
+  let due = Infinity;
 
   // One timer at a time. A frame only moves the deadline later, so the running timer stays and
   // re-arms for the rest when it fires: no timer churn per frame.
-  #arm(): void {
-    if (this.#timer !== null) {
-      if (this.#due <= this.#deadline) return;
-      this.#clock.clearTimeout(this.#timer);
+  const arm = (at: number) => {
+    if (!silenceMs) return;
+    deadline = at;
+    if (timer !== null) {
+      if (due <= deadline) return;
+      clock.clearTimeout(timer);
     }
-    this.#due = this.#deadline;
-    this.#timer = this.#clock.setTimeout(
+    due = deadline;
+    timer = clock.setTimeout(
       () => {
-        this.#timer = null;
-        this.#due = Number.POSITIVE_INFINITY;
-        if (this.check()) this.#arm();
+        timer = null;
+        due = Infinity;
+        if (liveness.check()) arm(deadline);
       },
-      Math.max(0, this.#deadline - this.#clock.now()),
+      Math.max(0, deadline - clock.now()),
     );
-  }
+  };
+
+  const liveness: Liveness = {
+    expect(ms) {
+      silenceMs = ms;
+      liveness.seen();
+    },
+    seen: () => arm(clock.now() + silenceMs),
+    probe: (ms) => arm(Math.min(deadline, clock.now() + ms)),
+    check() {
+      if (clock.now() < deadline) return true;
+      liveness.stop();
+      dead();
+      return false;
+    },
+    stop() {
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      silenceMs = 0;
+      due = deadline = Infinity;
+    },
+  };
+  return liveness;
 }

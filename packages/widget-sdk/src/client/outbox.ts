@@ -48,95 +48,86 @@ interface Pending {
   sent: boolean;
 }
 
-export class Outbox {
-  // Insertion order is the order messages go out in.
-  readonly #pending = new Map<string, Pending>();
-  #bytes = 0;
-
-  readonly #changed: (entry: OutboxEntry) => void;
-
-  constructor(changed: (entry: OutboxEntry) => void) {
-    this.#changed = changed;
-  }
-
+export interface Outbox {
   /** Queues a message (or fails it at once as `invalid` or `overflow`). */
-  add(id: string, text: string, now: number): void {
-    const checked = checkMessageText(text);
-    if (!checked.ok) {
-      this.#changed({ id, text, status: 'failed', createdAt: now, reason: 'invalid' });
-      return;
-    }
-    this.#expire(now);
-    const bytes = new TextEncoder().encode(checked.text).byteLength;
-    if (this.#pending.size >= OUTBOX_MAX_MESSAGES || this.#bytes + bytes > OUTBOX_MAX_BYTES) {
-      this.#changed({
-        id,
-        text: checked.text,
-        status: 'failed',
-        createdAt: now,
-        reason: 'overflow',
-      });
-      return;
-    }
-    const entry: Pending = { id, text: checked.text, createdAt: now, bytes, sent: false };
-    this.#pending.set(id, entry);
-    this.#bytes += bytes;
-    this.#changed(view(entry));
-  }
-
+  add(id: string, text: string, now: number): void;
   /** Messages waiting to go out, oldest first; expired ones fail first. */
-  due(now: number): readonly Pending[] {
-    this.#expire(now);
-    return [...this.#pending.values()].filter((entry) => !entry.sent);
-  }
-
-  markSent(id: string): void {
-    const entry = this.#pending.get(id);
-    if (!entry || entry.sent) return;
-    entry.sent = true;
-    this.#changed(view(entry));
-  }
-
+  due(now: number): readonly Pending[];
+  markSent(id: string): void;
   /** The connection ended: whatever was sent without an ack goes out again on the next one. */
-  requeue(): void {
-    for (const entry of this.#pending.values()) {
-      if (!entry.sent) continue;
-      entry.sent = false;
-      this.#changed(view(entry));
-    }
-  }
-
+  requeue(): void;
   /** An `ack` (or our own message echoed) settles it; an `error` with its id fails it. */
   settle(
     id: string,
     outcome: { readonly id: string; readonly seq: number } | OutboxFailure,
-  ): boolean {
-    const entry = this.#pending.get(id);
-    if (!entry) return false;
-    this.#pending.delete(id);
-    this.#bytes -= entry.bytes;
-    const base = { id, text: entry.text, createdAt: entry.createdAt };
-    this.#changed(
-      typeof outcome === 'string'
-        ? { ...base, status: 'failed', reason: outcome }
-        : { ...base, status: 'acked', messageId: outcome.id, seq: outcome.seq },
-    );
-    return true;
-  }
-
+  ): boolean;
   /** Snapshot of the messages not yet acknowledged. */
-  list(): readonly OutboxEntry[] {
-    return [...this.#pending.values()].map(view);
-  }
-
-  #expire(now: number): void {
-    for (const entry of this.#pending.values()) {
-      if (now - entry.createdAt >= OUTBOX_MAX_AGE_MS) this.settle(entry.id, 'expired');
-    }
-  }
+  list(): readonly OutboxEntry[];
 }
 
-function view(entry: Pending): OutboxEntry {
-  const { id, text, createdAt } = entry;
-  return { id, text, createdAt, status: entry.sent ? 'sent' : 'queued' };
+export function createOutbox(changed: (entry: OutboxEntry) => void): Outbox {
+  // Insertion order is the order messages go out in.
+  const pending = new Map<string, Pending>();
+  let bytes = 0;
+
+  const view = ({ id, text, createdAt, sent }: Pending): OutboxEntry => ({
+    id,
+    text,
+    createdAt,
+    status: sent ? 'sent' : 'queued',
+  });
+  const fail = (id: string, text: string, createdAt: number, reason: OutboxFailure) =>
+    changed({ id, text, createdAt, status: 'failed', reason });
+  const expire = (now: number) => {
+    for (const entry of pending.values()) {
+      if (now - entry.createdAt >= OUTBOX_MAX_AGE_MS) outbox.settle(entry.id, 'expired');
+    }
+  };
+
+  const outbox: Outbox = {
+    add(id, text, now) {
+      const checked = checkMessageText(text);
+      if (!checked.ok) return fail(id, text, now, 'invalid');
+      expire(now);
+      const size = new TextEncoder().encode(checked.text).byteLength;
+      if (pending.size >= OUTBOX_MAX_MESSAGES || bytes + size > OUTBOX_MAX_BYTES) {
+        return fail(id, checked.text, now, 'overflow');
+      }
+      const entry: Pending = { id, text: checked.text, createdAt: now, bytes: size, sent: false };
+      pending.set(id, entry);
+      bytes += size;
+      changed(view(entry));
+    },
+    due(now) {
+      expire(now);
+      return [...pending.values()].filter((entry) => !entry.sent);
+    },
+    markSent(id) {
+      const entry = pending.get(id);
+      if (!entry || entry.sent) return;
+      entry.sent = true;
+      changed(view(entry));
+    },
+    requeue() {
+      for (const entry of pending.values()) {
+        if (!entry.sent) continue;
+        entry.sent = false;
+        changed(view(entry));
+      }
+    },
+    settle(id, outcome) {
+      const entry = pending.get(id);
+      if (!entry) return false;
+      pending.delete(id);
+      bytes -= entry.bytes;
+      if (typeof outcome === 'string') fail(id, entry.text, entry.createdAt, outcome);
+      else {
+        const { text, createdAt } = entry;
+        changed({ id, text, createdAt, status: 'acked', messageId: outcome.id, seq: outcome.seq });
+      }
+      return true;
+    },
+    list: () => [...pending.values()].map(view),
+  };
+  return outbox;
 }

@@ -23,21 +23,21 @@ export function browserPage(
   doc: (Target & { readonly visibilityState: string }) | undefined = globalThis.document,
 ): PageSignals | null {
   if (!win?.addEventListener || !win.removeEventListener || !doc) return null;
-  const { addEventListener: add, removeEventListener: remove } = win;
+  const page = win as Target;
   return {
     listen(notify) {
       const online = () => notify('online');
       const visible = () => {
         if (doc.visibilityState === 'visible') notify('visible');
       };
-      add.call(win, 'online', online);
-      add.call(win, 'pageshow', visible);
-      doc.addEventListener('visibilitychange', visible);
-      return () => {
-        remove.call(win, 'online', online);
-        remove.call(win, 'pageshow', visible);
-        doc.removeEventListener('visibilitychange', visible);
+      // Called as methods of their targets: a detached `addEventListener` throws in browsers.
+      const wire = (method: keyof Target) => {
+        page[method]('online', online);
+        page[method]('pageshow', visible);
+        doc[method]('visibilitychange', visible);
       };
+      wire('addEventListener');
+      return () => wire('removeEventListener');
     },
   };
 }

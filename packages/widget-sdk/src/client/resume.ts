@@ -11,7 +11,7 @@ import {
   HISTORY_PAGE_MAX,
   type HistoryPage,
   messagesPath,
-  parseHistoryPage,
+  parseHistoryPageLean,
   type ResumePoint,
 } from '@postern/protocol';
 import { PosternError } from './errors.js';
@@ -43,127 +43,128 @@ export async function fetchHistoryPage(
 ): Promise<HistoryPage> {
   const url = `${api(messagesPath('widget', dialogId))}?after_seq=${afterSeq}&limit=${HISTORY_PAGE_MAX}`;
   const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  if (!response.ok) {
-    throw new PosternError('ERR_HISTORY', 'history request failed', {
-      detail: String(response.status),
-    });
-  }
-  const page = parseHistoryPage(await response.json().catch(() => null));
-  if (!page.ok)
-    throw new PosternError('ERR_HISTORY', 'malformed history page', { detail: page.field });
-  return page.value;
+  const page = response.ok && parseHistoryPageLean(await response.json().catch(() => null));
+  if (page) return page;
+  const detail = response.ok ? 'malformed' : String(response.status);
+  throw new PosternError('ERR_HISTORY', detail, { detail });
 }
 
-export class DialogSync {
-  dialogId: string | null = null;
-  lastSeq = 0;
-  readonly #early = new Map<number, ChatMessage>();
-  #cycle: { delivered: number; gap: boolean } | null = null;
-  #target = 0;
-  #backfilling = false;
-  // Bumped when the dialog changes: a page arriving for the old one is dropped.
-  #generation = 0;
-
-  readonly #handlers: SyncHandlers;
-
-  constructor(handlers: SyncHandlers) {
-    this.#handlers = handlers;
-  }
-
+export interface DialogSync {
+  /** The current dialog, known from the first `ready`. */
+  readonly dialogId: string | null;
+  /** The last `seq` delivered. */
+  readonly lastSeq: number;
   /** `ready` named this dialog; a different one starts from nothing. */
-  enter(dialogId: string): void {
-    if (dialogId === this.dialogId) return;
-    this.reset();
-    this.dialogId = dialogId;
-  }
-
-  reset(): void {
-    this.#generation += 1;
-    this.dialogId = null;
-    this.lastSeq = 0;
-    this.#early.clear();
-    this.#cycle = null;
-    this.#target = 0;
-    this.#backfilling = false;
-  }
-
+  enter(dialogId: string): void;
+  reset(): void;
   /** Where to resume from, when there is a dialog to resume. */
-  point(): ResumePoint | undefined {
-    return this.dialogId === null
-      ? undefined
-      : { dialog_id: this.dialogId, after_seq: this.lastSeq };
-  }
-
+  point(): ResumePoint | undefined;
   /** A replay was asked for; `resumed` ends it. */
-  begin(): void {
-    this.#cycle ??= { delivered: 0, gap: false };
-  }
-
+  begin(): void;
   /** The socket ended: a replay asked for on it will not finish (a running backfill will). */
-  interrupt(): void {
-    if (!this.#backfilling) this.#cycle = null;
-  }
+  interrupt(): void;
+  accept(message: ChatMessage): void;
+  resumed(gap: boolean, headSeq: number): void;
+}
 
-  accept(message: ChatMessage): void {
-    if (message.dialog_id !== this.dialogId || message.seq <= this.lastSeq) return;
-    if (message.seq > this.lastSeq + 1) {
-      if (this.#early.size < EARLY_MAX) this.#early.set(message.seq, message);
-      // A live jump: some messages passed while this client was not listening.
-      if (!this.#cycle) void this.#backfill(message.seq - 1);
-      return;
-    }
-    this.#push(message);
-    for (let next = this.#early.get(message.seq + 1); next; next = this.#early.get(next.seq + 1)) {
-      this.#early.delete(next.seq);
-      this.#push(next);
-    }
-  }
+export function createDialogSync(handlers: SyncHandlers): DialogSync {
+  let dialogId: string | null = null;
+  let lastSeq = 0;
+  const early = new Map<number, ChatMessage>();
+  let cycle: { delivered: number; gap: boolean } | null = null;
+  let target = 0;
+  let backfilling = false;
+  // Bumped when the dialog changes: a page arriving for the old one is dropped.
+  let generation = 0;
 
-  resumed(gap: boolean, headSeq: number): void {
-    this.begin();
-    if (gap) void this.#backfill(headSeq);
-    else if (!this.#backfilling) this.#finish();
-  }
+  const push = (message: ChatMessage) => {
+    lastSeq = message.seq;
+    if (cycle) cycle.delivered += 1;
+    handlers.deliver(message);
+  };
 
-  #push(message: ChatMessage): void {
-    this.lastSeq = message.seq;
-    if (this.#cycle) this.#cycle.delivered += 1;
-    this.#handlers.deliver(message);
-  }
+  const finish = () => {
+    const done = cycle;
+    cycle = null;
+    if (done) handlers.resynced({ replayed: done.delivered, gap: done.gap });
+  };
 
-  async #backfill(headSeq: number): Promise<void> {
-    this.begin();
-    if (this.#cycle) this.#cycle.gap = true;
-    this.#target = Math.max(this.#target, headSeq);
-    const dialogId = this.dialogId;
-    if (this.#backfilling || dialogId === null) return;
-    this.#backfilling = true;
-    const generation = this.#generation;
+  const backfill = async (headSeq: number) => {
+    sync.begin();
+    if (cycle) cycle.gap = true;
+    target = Math.max(target, headSeq);
+    const dialog = dialogId;
+    if (backfilling || dialog === null) return;
+    backfilling = true;
+    const started = generation;
     try {
-      while (this.lastSeq < this.#target) {
-        const before = this.lastSeq;
-        const page = await this.#handlers.page(dialogId, before);
-        if (generation !== this.#generation) return;
-        for (const message of page.messages) this.accept(message);
-        if (this.lastSeq === before || page.next_after_seq === null) break;
+      while (lastSeq < target) {
+        const before = lastSeq;
+        const page = await handlers.page(dialog, before);
+        if (started !== generation) return;
+        for (const message of page.messages) sync.accept(message);
+        if (lastSeq === before || page.next_after_seq === null) break;
       }
     } catch (error) {
-      if (generation !== this.#generation) return;
+      if (started !== generation) return;
       // Not caught up: no `resynced`. The next resume or live jump tries again.
-      this.#backfilling = false;
-      this.#target = 0;
-      this.#cycle = null;
-      this.#handlers.failed(error);
+      backfilling = false;
+      target = 0;
+      cycle = null;
+      handlers.failed(error);
       return;
     }
-    this.#backfilling = false;
-    this.#target = 0;
-    this.#finish();
-  }
+    backfilling = false;
+    target = 0;
+    finish();
+  };
 
-  #finish(): void {
-    const cycle = this.#cycle;
-    this.#cycle = null;
-    if (cycle) this.#handlers.resynced({ replayed: cycle.delivered, gap: cycle.gap });
-  }
+  const sync: DialogSync = {
+    get dialogId() {
+      return dialogId;
+    },
+    get lastSeq() {
+      return lastSeq;
+    },
+    enter(id) {
+      if (id === dialogId) return;
+      sync.reset();
+      dialogId = id;
+    },
+    reset() {
+      generation += 1;
+      dialogId = null;
+      lastSeq = target = 0;
+      early.clear();
+      cycle = null;
+      backfilling = false;
+    },
+    point: () => (dialogId === null ? undefined : { dialog_id: dialogId, after_seq: lastSeq }),
+    begin() {
+      cycle ??= { delivered: 0, gap: false };
+    },
+    interrupt() {
+      if (!backfilling) cycle = null;
+    },
+    accept(message) {
+      if (message.dialog_id !== dialogId || message.seq <= lastSeq) return;
+      if (message.seq > lastSeq + 1) {
+        if (early.size < EARLY_MAX) early.set(message.seq, message);
+        // A live jump: some messages passed while this client was not listening.
+        if (!cycle) void backfill(message.seq - 1);
+        return;
+      }
+      push(message);
+      for (let next = early.get(message.seq + 1); next; next = early.get(next.seq + 1)) {
+        early.delete(next.seq);
+        push(next);
+      }
+    },
+    resumed(gap, headSeq) {
+      sync.begin();
+      if (gap) void backfill(headSeq);
+      else if (!backfilling) finish();
+    },
+  };
+  return sync;
 }

@@ -4,7 +4,7 @@
  * every use and exchanges it under a Web Lock, so two tabs of one site never present the same
  * refresh token at once: the second tab waits, then reads the successor the first one stored.
  */
-import { isId, isRawObject, Paths, parseSessionResponse } from '@postern/protocol';
+import { isId, isRawObject, Paths, parseSessionResponseLean } from '@postern/protocol';
 import { TokenError } from './errors.js';
 import { type KeyValueStore, storageKey } from './storage.js';
 
@@ -61,9 +61,11 @@ export function createSessionSource(options: SessionSourceOptions): SessionSourc
   // Bumped by forget(): an exchange that started before must not store its refresh token.
   let generation = 0;
 
-  async function post(refreshToken: string | null): Promise<Response> {
+  /** The response, and the stable code of its error body when it failed (SPEC §3). */
+  async function post(refreshToken: string | null): Promise<[Response, string | null]> {
+    let response: Response;
     try {
-      return await options.fetch(url, {
+      response = await options.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(refreshToken === null ? {} : { refresh_token: refreshToken }),
@@ -71,37 +73,29 @@ export function createSessionSource(options: SessionSourceOptions): SessionSourc
     } catch (cause) {
       throw new TokenError('ERR_TOKEN_RETRY', { cause, detail: 'network' });
     }
-  }
-
-  // The stable code of an error body (SPEC §3). Read by shape rather than against the whole
-  // table of HTTP error codes: the client acts on three of them and reports the rest as detail.
-  async function errorOf(response: Response): Promise<string | null> {
-    try {
-      const body: unknown = await response.json();
-      const code = isRawObject(body) ? body['error'] : null;
-      return isId(code) ? code : null;
-    } catch {
-      return null;
-    }
+    if (response.ok) return [response, null];
+    // Read by shape rather than against the whole table of HTTP error codes: the client acts on
+    // three of them and reports the rest as detail.
+    const body: unknown = await response.json().catch(() => null);
+    const code = isRawObject(body) ? body['error'] : null;
+    return [response, isId(code) ? code : null];
   }
 
   async function exchange(): Promise<string> {
     const started = generation;
     // Read now, not earlier: another tab may have rotated it while this one waited for the lock.
     const stored = options.store.get(key);
-    let response = await post(stored);
-    let error = response.ok ? null : await errorOf(response);
+    let [response, error] = await post(stored);
     if (stored !== null && (error === 'refresh_invalid' || error === 'refresh_reused')) {
       // Unknown, expired or reused (then the server revoked the family): a new visitor it is.
       options.store.remove(key);
-      response = await post(null);
-      error = response.ok ? null : await errorOf(response);
+      [response, error] = await post(null);
     }
     if (response.ok) {
-      const session = parseSessionResponse(await response.json().catch(() => null));
-      if (!session.ok) throw new TokenError('ERR_TOKEN_RETRY', { detail: 'malformed_session' });
-      if (started === generation) options.store.set(key, session.value.refresh_token);
-      return session.value.visitor_token;
+      const session = parseSessionResponseLean(await response.json().catch(() => null));
+      if (!session) throw new TokenError('ERR_TOKEN_RETRY', { detail: 'malformed_session' });
+      if (started === generation) options.store.set(key, session.refresh_token);
+      return session.visitor_token;
     }
     const status = response.status;
     if (error === 'origin_not_allowed') {

@@ -9,62 +9,60 @@ import { TokenError } from './errors.js';
 /** A function returning a visitor token; see {@link TokenError} for the ways to say "no". */
 export type GetToken = () => Promise<string>;
 
-export class TokenSource {
-  #token: string | null = null;
-  #expiresAt = Number.POSITIVE_INFINITY;
-  #pending: Promise<string> | null = null;
-  #generation = 0;
-
-  readonly #fetchToken: GetToken;
-  readonly #now: () => number;
-  readonly #dropStored: () => void;
-
-  constructor(fetchToken: GetToken, now: () => number, dropStored: () => void = () => {}) {
-    this.#fetchToken = fetchToken;
-    this.#now = now;
-    this.#dropStored = dropStored;
-  }
-
+export interface TokenSource {
   /**
    * The cached token, or a new one when `fresh` is set, when none is cached, or when the cached
    * one expires within the server's refresh lead. Callers during a request share it.
    */
-  get(fresh: boolean): Promise<string> {
-    if (this.#pending) return this.#pending;
-    if (!fresh && this.#token !== null && this.#now() < this.#expiresAt - REFRESH_LEAD_MS) {
-      return Promise.resolve(this.#token);
-    }
-    const generation = this.#generation;
-    const pending: Promise<string> = Promise.resolve()
-      .then(() => this.#fetchToken())
-      .then((token) => {
-        if (typeof token !== 'string' || token.length === 0) {
-          throw new TokenError('ERR_TOKEN_RETRY', { detail: 'empty_token' });
-        }
-        if (generation === this.#generation) {
-          this.#token = token;
-          this.#expiresAt = Number.POSITIVE_INFINITY;
-        }
-        return token;
-      })
-      .finally(() => {
-        if (this.#pending === pending) this.#pending = null;
-      });
-    this.#pending = pending;
-    return pending;
-  }
-
+  get(fresh: boolean): Promise<string>;
   /** When the cached token expires, in local wall-clock ms (from `ready` or `refreshed`). */
-  expires(at: number): void {
-    this.#expiresAt = at;
-  }
-
+  expires(at: number): void;
   /** Forgets the cached token and the stored session (4004: a new session next time). */
-  forget(): void {
-    this.#generation += 1;
-    this.#token = null;
-    this.#pending = null;
-    this.#expiresAt = Number.POSITIVE_INFINITY;
-    this.#dropStored();
-  }
+  forget(): void;
+}
+
+export function createTokenSource(
+  fetchToken: GetToken,
+  now: () => number,
+  dropStored: () => void = () => {},
+): TokenSource {
+  let token: string | null = null;
+  let expiresAt = Infinity;
+  let pending: Promise<string> | null = null;
+  let generation = 0;
+  return {
+    get(fresh) {
+      if (pending) return pending;
+      if (!fresh && token !== null && now() < expiresAt - REFRESH_LEAD_MS) {
+        return Promise.resolve(token);
+      }
+      const started = generation;
+      const request: Promise<string> = Promise.resolve()
+        .then(() => fetchToken())
+        .then((value) => {
+          if (typeof value !== 'string' || !value) {
+            throw new TokenError('ERR_TOKEN_RETRY', { detail: 'empty_token' });
+          }
+          if (started === generation) {
+            token = value;
+            expiresAt = Infinity;
+          }
+          return value;
+        })
+        .finally(() => {
+          if (pending === request) pending = null;
+        });
+      pending = request;
+      return request;
+    },
+    expires(at) {
+      expiresAt = at;
+    },
+    forget() {
+      generation += 1;
+      token = pending = null;
+      expiresAt = Infinity;
+      dropStored();
+    },
+  };
 }

@@ -35,42 +35,41 @@ export interface TransportHandlers {
   close(code: number, reason: string, synthetic: boolean): void;
 }
 
-export class Transport {
-  readonly #socket: ReconnectingWebSocket;
-
-  constructor(WebSocket: WebSocketConstructor, handlers: TransportHandlers) {
-    const socket = new ReconnectingWebSocket(() => handlers.url(), undefined, {
-      WebSocket,
-      minReconnectionDelay: 0,
-      maxReconnectionDelay: 0,
-      connectionTimeout: CONNECT_TIMEOUT_MS,
-      maxEnqueuedMessages: 0,
-    });
-    socket.addEventListener('open', () => handlers.open());
-    socket.addEventListener('message', (event) => handlers.message(event.data));
-    socket.addEventListener('close', (event) =>
-      handlers.close(event.code, event.reason ?? '', event.target === socket),
-    );
-    // Normally preceded by a synthetic close; if closing the failed socket threw, it is not,
-    // and this is the only word of the failure. The client counts each socket's end once.
-    socket.addEventListener('error', () => handlers.close(1006, '', true));
-    this.#socket = socket;
-  }
-
+export interface Transport {
   /** Sends one frame on an open socket; `false` (nothing queued) when there is none. */
-  send(text: string): boolean {
-    if (this.#socket.readyState !== 1) return false;
-    this.#socket.send(text);
-    return true;
-  }
-
+  send(text: string): boolean;
   /** Drops the current socket and lets the URL provider gate the next attempt. */
-  restart(): void {
-    this.#socket.reconnect(1000, 'restart');
-  }
-
+  restart(): void;
   /** Closes for good. */
-  close(): void {
-    this.#socket.close(1000, 'client');
-  }
+  close(): void;
+}
+
+export function openTransport(
+  WebSocket: WebSocketConstructor,
+  handlers: TransportHandlers,
+): Transport {
+  const socket = new ReconnectingWebSocket(() => handlers.url(), undefined, {
+    WebSocket,
+    minReconnectionDelay: 0,
+    maxReconnectionDelay: 0,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    maxEnqueuedMessages: 0,
+  });
+  socket.addEventListener('open', () => handlers.open());
+  socket.addEventListener('message', (event) => handlers.message(event.data));
+  socket.addEventListener('close', (event) =>
+    handlers.close(event.code, event.reason ?? '', event.target === socket),
+  );
+  // Normally preceded by a synthetic close; if closing the failed socket threw, it is not,
+  // and this is the only word of the failure. The client counts each socket's end once.
+  socket.addEventListener('error', () => handlers.close(1006, '', true));
+  return {
+    send(text) {
+      if (socket.readyState !== 1) return false;
+      socket.send(text);
+      return true;
+    },
+    restart: () => socket.reconnect(1000, 'restart'),
+    close: () => socket.close(1000, 'client'),
+  };
 }

@@ -9,12 +9,12 @@ import { h } from './dom.js';
 import type { Strings } from './strings.js';
 
 export class MessageLog {
-  readonly #list: HTMLOListElement;
+  readonly #list: HTMLDivElement;
   readonly #strings: () => Strings;
   /** Bubbles of messages this page sent, by `client_msg_id`, until the server's copy arrives. */
   readonly #mine = new Map<string, HTMLElement>();
 
-  constructor(list: HTMLOListElement, strings: () => Strings) {
+  constructor(list: HTMLDivElement, strings: () => Strings) {
     this.#list = list;
     this.#strings = strings;
   }
@@ -57,7 +57,7 @@ export class MessageLog {
 
   #bubble(sender: Sender, text: string): HTMLElement {
     const bubble = h(
-      'li',
+      'div',
       { class: 'msg', 'data-sender': sender },
       // Who said it, for screen readers; the bubble's side and colour say it visually.
       h('span', { class: 'sr', 'data-t': sender }, this.#strings()[sender]),

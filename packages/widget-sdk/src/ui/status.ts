@@ -2,7 +2,7 @@
  * The connection line of the panel: what a visitor is told for each client state. A stopped
  * client gets a human-readable reason per terminal outcome of the close policy (SPEC §4).
  */
-import { CloseCode, closePolicy } from '@postern/protocol';
+import { CloseCode, closeRule } from '@postern/protocol';
 import type { ConnectionState, DisconnectInfo } from '../client/types.js';
 import type { TextKey } from './strings.js';
 
@@ -30,7 +30,7 @@ export function stopReason(disconnect: DisconnectInfo | undefined): TextKey {
   if (!disconnect) return 'unavailable';
   // The session endpoint refuses a foreign page with 403 `origin_not_allowed` before any socket.
   if (disconnect.reason === 'origin_not_allowed') return 'notAvailable';
-  if (closePolicy(disconnect.code).clientBug) return 'broken';
+  if (closeRule(disconnect.code).clientBug) return 'broken';
   return STOP_REASONS[disconnect.code] ?? 'unavailable';
 }
 

@@ -20,7 +20,7 @@ export interface View {
   readonly status: HTMLElement;
   readonly statusText: HTMLElement;
   readonly retry: HTMLButtonElement;
-  readonly log: HTMLOListElement;
+  readonly log: HTMLDivElement;
   readonly typing: HTMLElement;
   readonly note: HTMLElement;
   readonly handoff: HTMLButtonElement;
@@ -47,8 +47,9 @@ export function createView(): View {
   const statusText = h('span');
   const retry = h('button', { type: 'button', 'data-t': 'retry', hidden: '' });
   const status = h('p', { class: 'status', role: 'status', hidden: '' }, statusText, retry);
-  // role=log is a live region already; aria-live is explicit for older screen readers.
-  const log = h('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'data-l': 'title' });
+  // role=log is a live region already; aria-live is explicit for older screen readers. A div,
+  // not a list: the role would strip list semantics and leave orphaned list items (axe listitem).
+  const log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'data-l': 'title' });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite', hidden: '' });
   const note = h('p', { class: 'note', 'data-t': 'handoffRequested', hidden: '' });
   const handoff = h('button', { class: 'handoff', type: 'button', 'data-t': 'handoff' });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PosternError } from '../../src/client/errors.js';
-import { Emitter } from '../../src/client/events.js';
+import { createEmitter } from '../../src/client/events.js';
 import { createHarness, message } from './harness.js';
 
 interface TestEvents {
@@ -14,7 +14,7 @@ describe('Emitter', () => {
   });
 
   it('keeps calling the other listeners when one throws, and reports it as an error event', () => {
-    const emitter = new Emitter<TestEvents>();
+    const emitter = createEmitter<TestEvents>();
     const seen: number[] = [];
     const errors: PosternError[] = [];
     emitter.on('error', (error) => errors.push(error));
@@ -30,7 +30,7 @@ describe('Emitter', () => {
 
   it('goes to the console when nobody listens for errors, or when an error listener throws', () => {
     const console = vi.spyOn(globalThis.console, 'error').mockImplementation(() => {});
-    const emitter = new Emitter<TestEvents>();
+    const emitter = createEmitter<TestEvents>();
     emitter.on('ping', () => {
       throw new Error('first');
     });
@@ -45,7 +45,7 @@ describe('Emitter', () => {
   });
 
   it('unsubscribes with off() or the function on() returned', () => {
-    const emitter = new Emitter<TestEvents>();
+    const emitter = createEmitter<TestEvents>();
     const seen: number[] = [];
     const listener = (n: number) => seen.push(n);
     const stop = emitter.on('ping', listener);

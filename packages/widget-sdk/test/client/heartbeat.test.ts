@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PROBE_TIMEOUT_MS } from '../../src/client/connection.js';
-import { Liveness } from '../../src/client/heartbeat.js';
+import { createLiveness } from '../../src/client/heartbeat.js';
 import { FakeClock } from './fakes.js';
 import { createHarness, lastDisconnect } from './harness.js';
 
@@ -8,7 +8,7 @@ describe('Liveness', () => {
   it('declares death once the silence outlasts the allowance, by wall-clock time', () => {
     const clock = new FakeClock();
     const dead = vi.fn();
-    const liveness = new Liveness(clock, dead);
+    const liveness = createLiveness(clock, dead);
     liveness.expect(35_000);
     clock.advance(20_000);
     liveness.seen(); // a frame: the deadline moves to now + 35 s
@@ -21,7 +21,7 @@ describe('Liveness', () => {
   it('finds a passed deadline on check() even when its timer never ran', () => {
     const clock = new FakeClock();
     const dead = vi.fn();
-    const liveness = new Liveness(clock, dead);
+    const liveness = createLiveness(clock, dead);
     liveness.expect(35_000);
     clock.jump(36_000); // a throttled background tab: the timer did not fire
     expect(dead).not.toHaveBeenCalled();
@@ -32,7 +32,7 @@ describe('Liveness', () => {
   it('pulls the deadline in for a probe, never pushes it out', () => {
     const clock = new FakeClock();
     const dead = vi.fn();
-    const liveness = new Liveness(clock, dead);
+    const liveness = createLiveness(clock, dead);
     liveness.expect(35_000);
     liveness.probe(5_000);
     clock.advance(5_000);
@@ -46,7 +46,7 @@ describe('Liveness', () => {
 
   it('keeps at most one timer, and none once stopped', () => {
     const clock = new FakeClock();
-    const liveness = new Liveness(clock, () => {});
+    const liveness = createLiveness(clock, () => {});
     liveness.expect(35_000);
     for (let i = 0; i < 10; i++) liveness.seen();
     expect(clock.pending()).toHaveLength(1);

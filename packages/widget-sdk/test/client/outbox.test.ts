@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createOutbox,
   OUTBOX_MAX_AGE_MS,
   OUTBOX_MAX_BYTES,
   OUTBOX_MAX_MESSAGES,
-  Outbox,
   type OutboxEntry,
 } from '../../src/client/outbox.js';
 import { createHarness, DIALOG, message, uuid } from './harness.js';
 
 function recorded() {
   const changes: OutboxEntry[] = [];
-  const outbox = new Outbox((entry) => changes.push(entry));
+  const outbox = createOutbox((entry) => changes.push(entry));
   return {
     outbox,
     changes,

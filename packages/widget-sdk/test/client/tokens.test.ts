@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { TokenError } from '../../src/client/errors.js';
-import { TokenSource } from '../../src/client/tokens.js';
+import { createTokenSource } from '../../src/client/tokens.js';
 import { settle } from './fakes.js';
 import { createHarness, lastDisconnect } from './harness.js';
 
@@ -18,7 +18,7 @@ describe('TokenSource', () => {
   it('shares one request among concurrent callers (single flight)', async () => {
     const answer = deferred<string>();
     const fetchToken = vi.fn(() => answer.promise);
-    const source = new TokenSource(fetchToken, () => 0);
+    const source = createTokenSource(fetchToken, () => 0);
     const first = source.get(true);
     const second = source.get(false);
     const third = source.get(true);
@@ -30,7 +30,7 @@ describe('TokenSource', () => {
   it('reuses the cached token until the refresh lead before its expiry', async () => {
     let now = 0;
     let n = 0;
-    const source = new TokenSource(
+    const source = createTokenSource(
       async () => `t${++n}`,
       () => now,
     );
@@ -46,7 +46,7 @@ describe('TokenSource', () => {
     const answer = deferred<string>();
     const answers = [answer.promise, Promise.resolve('fresh')];
     const dropStored = vi.fn();
-    const source = new TokenSource(
+    const source = createTokenSource(
       () => answers.shift() ?? Promise.reject(new Error('x')),
       () => 0,
       dropStored,
@@ -60,7 +60,7 @@ describe('TokenSource', () => {
   });
 
   it('refuses an empty token as a passing failure', async () => {
-    const source = new TokenSource(
+    const source = createTokenSource(
       async () => '',
       () => 0,
     );

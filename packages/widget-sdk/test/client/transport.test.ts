@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Transport, type TransportHandlers } from '../../src/client/transport.js';
+import { openTransport, type TransportHandlers } from '../../src/client/transport.js';
 import { type FakeWebSocket, fakeWebSocketClass, settle } from './fakes.js';
 
 function setup(url: () => Promise<string> = async () => 'wss://example/ws') {
@@ -11,7 +11,7 @@ function setup(url: () => Promise<string> = async () => 'wss://example/ws') {
     message: vi.fn(),
     close: (code, reason, synthetic) => closes.push([code, reason, synthetic]),
   };
-  const transport = new Transport(fakeWebSocketClass(sockets), handlers);
+  const transport = openTransport(fakeWebSocketClass(sockets), handlers);
   return { transport, sockets, handlers, closes };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The messages of the dialog on screen: an ordered list with `role="log"`, so screen readers
+ * The messages of the dialog on screen: a `role="log"` region, so screen readers
  * announce new messages politely. Children are keyed and reconciled, never rebuilt, so only
  * real additions are announced. Every text goes in with `textContent` and `dir="auto"`: visitor
  * text is text, in whatever direction it is written.
@@ -16,13 +16,13 @@ export interface PendingActions {
 }
 
 export interface MessageListView {
-  readonly element: HTMLOListElement;
+  readonly element: HTMLDivElement;
   /** Shows `log`; `busy` marks a history load (announcements held back meanwhile). */
   render(log: MessageLog | null, busy: boolean, now: number): void;
 }
 
-function messageItem(message: ChatMessage, now: number): HTMLLIElement {
-  return element('li', { className: `message message--${message.sender}` }, [
+function messageItem(message: ChatMessage, now: number): HTMLElement {
+  return element('div', { className: `message message--${message.sender}` }, [
     element('p', { className: 'message-meta' }, [
       element('span', { className: 'message-sender', text: SENDER_LABELS[message.sender] }),
       document.createTextNode(' · '),
@@ -32,7 +32,7 @@ function messageItem(message: ChatMessage, now: number): HTMLLIElement {
   ]);
 }
 
-function pendingItem(item: PendingMessage, actions: PendingActions): HTMLLIElement {
+function pendingItem(item: PendingMessage, actions: PendingActions): HTMLElement {
   const status =
     item.status === 'refused'
       ? REFUSALS[item.refusal ?? 'invalid']
@@ -56,7 +56,7 @@ function pendingItem(item: PendingMessage, actions: PendingActions): HTMLLIEleme
     );
   }
   return element(
-    'li',
+    'div',
     { className: `message message--operator message--${item.status}` },
     children,
   );
@@ -64,7 +64,7 @@ function pendingItem(item: PendingMessage, actions: PendingActions): HTMLLIEleme
 
 interface Keyed {
   readonly key: string;
-  readonly build: () => HTMLLIElement;
+  readonly build: () => HTMLElement;
 }
 
 function keyedItems(log: MessageLog, now: number, actions: PendingActions): Keyed[] {
@@ -82,11 +82,12 @@ function keyedItems(log: MessageLog, now: number, actions: PendingActions): Keye
 }
 
 export function createMessageListView(actions: PendingActions): MessageListView {
-  const list = element('ol', {
+  // A div, not a list: role=log strips list semantics and leaves orphaned items (axe listitem).
+  const list = element('div', {
     className: 'messages',
     attrs: { role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' },
   });
-  const byKey = new Map<string, HTMLLIElement>();
+  const byKey = new Map<string, HTMLElement>();
   let shownDialog: string | null = null;
 
   return {

@@ -325,3 +325,28 @@ export function restartServer(
 ): Promise<ServerProcess> {
   return startServer({ ...extra, POSTERN_PORT: String(previous.port) }, { dir });
 }
+
+/** Visitors may send as fast as they like; the assistant stays out of the dialogs' seqs. */
+export const FAST_SENDERS_ENV: Readonly<Record<string, string>> = Object.freeze({
+  POSTERN_ASSISTANT: 'none',
+  POSTERN_MSG_RATE: '1000000',
+  POSTERN_VISITOR_MSG_RATE: '1000000',
+  POSTERN_HTTP_RATE: '1000000',
+});
+
+/** Polls `condition` every 2 ms until it holds, or rejects after `timeoutMs`. */
+export function waitUntil(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      if (condition()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(poll, 2);
+    };
+    poll();
+  });
+}
