@@ -146,12 +146,15 @@ export function createConnection(deps: ConnectionDeps, hooks: ConnectionHooks): 
     setState('stopped', info(null, revival));
   };
 
-  /** The liveness deadline passed: the socket is dead whatever its `readyState` says. */
-  const liveness = createLiveness(clock, () => {
+  /** The socket is dead whatever its `readyState` says: end it and start over by the policy. */
+  const dropDead = (reason: string) => {
     endedSocketId = socketId;
-    end({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: 'heartbeat_timeout', source: 'heartbeat' });
+    end({ code: CloseCode.HEARTBEAT_TIMEOUT, reason, source: 'heartbeat' });
     transport?.restart();
-  });
+  };
+
+  /** The liveness deadline passed. */
+  const liveness = createLiveness(clock, () => dropDead('heartbeat_timeout'));
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -208,6 +211,12 @@ export function createConnection(deps: ConnectionDeps, hooks: ConnectionHooks): 
    * page becoming visible may revive, and only where the policy allows (never a terminal stop).
    */
   const onPage = (signal: PageSignal) => {
+    // The browser knows the network is gone: an open-looking socket would only swallow frames
+    // until the heartbeat deadline, so it is dropped now and the visitor sees "offline" at once.
+    if (signal === 'offline') {
+      if (current === 'connected') dropDead('offline');
+      return;
+    }
     if (current === 'connected') {
       if (liveness.check() && hooks.probe()) liveness.probe(PROBE_TIMEOUT_MS);
     } else if (current === 'connecting') {

@@ -4,8 +4,11 @@
  * so these are the moments a stale socket is found out.
  */
 
-/** `online`: the network returned. `visible`: the page shows again (`visibilitychange`, `pageshow`). */
-export type PageSignal = 'online' | 'visible';
+/**
+ * `online`: the network returned. `offline`: the browser lost it. `visible`: the page shows again
+ * (`visibilitychange`, `pageshow`).
+ */
+export type PageSignal = 'online' | 'offline' | 'visible';
 
 export interface PageSignals {
   /** Starts listening; returns the function that stops. */
@@ -27,12 +30,14 @@ export function browserPage(
   return {
     listen(notify) {
       const online = () => notify('online');
+      const offline = () => notify('offline');
       const visible = () => {
         if (doc.visibilityState === 'visible') notify('visible');
       };
       // Called as methods of their targets: a detached `addEventListener` throws in browsers.
       const wire = (method: keyof Target) => {
         page[method]('online', online);
+        page[method]('offline', offline);
         page[method]('pageshow', visible);
         doc[method]('visibilitychange', visible);
       };

@@ -112,6 +112,22 @@ describe('PosternClient heartbeat', () => {
     h.client.disconnect();
   });
 
+  it('drops the socket at once when the browser goes offline, and reconnects by the policy', async () => {
+    const h = createHarness();
+    await h.connected();
+    h.page.emit('offline');
+    expect(h.client.state).toBe('connecting');
+    expect(lastDisconnect(h)).toMatchObject({ source: 'heartbeat', reason: 'offline' });
+    h.client.disconnect();
+  });
+
+  it('ignores offline while not connected', async () => {
+    const h = createHarness();
+    h.page.emit('offline');
+    expect(h.client.state).not.toBe('stopped');
+    h.client.disconnect();
+  });
+
   it('finds a dead socket on online the same way', async () => {
     const h = createHarness();
     await h.connected();
