@@ -54,9 +54,8 @@ async function expectTurnedOff(page: Page, traffic: Traffic, reason: string): Pr
   await tempt(page);
   expect(traffic.sockets.length - sockets).toBe(attemptsAllowedAfter(4006));
   expect(traffic.sessionRequests.length - sessions).toBe(0);
-  // Writing is not a way back either: a terminal stop is restarted only by a new client.
-  await say(page, 'Hello?');
-  await page.waitForTimeout(500);
+  // Writing is not a way back either: a stopped-for-good chat offers no composer at all.
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeHidden();
   expect(traffic.sockets.length - sockets).toBe(0);
   await expect(ui.statusText).toHaveText('This chat has been turned off.');
 }

@@ -422,6 +422,9 @@ test.describe('widget UI under the host CSP', () => {
     const ui = await openChat(page);
     await expect(ui.status.locator('span')).toHaveText('Chat is not available on this site.');
     await expect(ui.status.getByRole('button', { name: 'Try again' })).toBeHidden();
+    // Nothing invites the visitor to write into a chat that cannot start here.
+    await expect(page.getByRole('textbox', { name: 'Message' })).toBeHidden();
+    await expect(page.getByRole('button', { name: 'Talk to a person' })).toBeHidden();
     expect(sockets).toEqual([]);
   });
 });

@@ -122,6 +122,10 @@ export class ChatWidget {
       const { status, statusText, retry } = view;
       const shown =
         current && statusOf(current.state, current.disconnect, client?.pending.length ?? 0);
+      // A chat that stopped for good (not available here, revoked…) offers nothing to type into.
+      const ended = shown?.kind === 'stopped' && !shown.retry;
+      view.form.hidden = ended;
+      if (ended) view.handoff.hidden = true;
       status.hidden = !shown;
       if (!shown) return;
       status.dataset['kind'] = shown.kind;
@@ -223,7 +227,7 @@ export class ChatWidget {
         log.scroll();
       }
       connect();
-      input.focus();
+      (view.form.hidden ? view.closeButton : input).focus();
     };
     this.#close = () => {
       if (!open) return;
