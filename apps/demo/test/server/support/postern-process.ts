@@ -70,10 +70,19 @@ export async function startPostern(env: Record<string, string>): Promise<Postern
     const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 15_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
-      const match = /"event":"listening","port":(\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
+      // One JSON object per line; the field order is the logger's business, so parse it.
+      for (const line of out.split('\n')) {
+        let entry: { event?: unknown; port?: unknown } | null = null;
+        try {
+          entry = JSON.parse(line) as { event?: unknown; port?: unknown };
+        } catch {
+          continue;
+        }
+        if (entry?.event === 'listening' && typeof entry.port === 'number') {
+          clearTimeout(timer);
+          resolve(entry.port);
+          return;
+        }
       }
     });
     child.once('exit', (code) => {
