@@ -68,9 +68,16 @@ if (runUnit) {
     () => {
       const report = readJson('vitest.json');
       if (!report) return { passed: 0, failed: 1, skipped: 0 };
+      // A file that fails outside any test (a hook, an import) fails no test: count it too, so
+      // the last line never says "0 failed" for a red run.
+      const brokenFiles = (report.testResults ?? []).filter(
+        (file) =>
+          file.status === 'failed' &&
+          !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+      ).length;
       return {
         passed: report.numPassedTests,
-        failed: report.numFailedTests,
+        failed: report.numFailedTests + brokenFiles,
         skipped: report.numPendingTests + (report.numTodoTests ?? 0),
       };
     },
