@@ -111,9 +111,9 @@ test('revoking the site closes every visitor of it and keeps new page loads off'
   await fresh.goto(url);
   const ui = await openChat(fresh);
   await expect(ui.status).toHaveAttribute('data-kind', 'stopped');
-  // The session endpoint refuses the revoked site token like any credential that will not fix
-  // itself (401 `token_revoked`); the widget reads that as "could not start", and stops.
-  await expect(ui.statusText).toHaveText('The chat could not start on this page.');
+  // The session endpoint refuses the revoked site token (401 `token_revoked`): the same stop,
+  // and the same words, as a 4006 on a live socket.
+  await expect(ui.statusText).toHaveText('This chat has been turned off.');
   await expect(ui.status.getByRole('button', { name: 'Try again' })).toBeHidden();
   await tempt(fresh);
   expect(traffic.sessionRequests).toHaveLength(1);

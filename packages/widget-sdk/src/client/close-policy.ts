@@ -40,8 +40,13 @@ export function closeCause(code: number, reason: string, synthetic: boolean): Di
  */
 export function tokenFailureCause(error: unknown): DisconnectCause {
   if (error instanceof TokenError && error.stop) {
-    return error.code === 'ERR_TOKEN_ORIGIN_NOT_ALLOWED'
-      ? { code: CloseCode.FORBIDDEN_ORIGIN, reason: 'origin_not_allowed', source: 'token' }
+    if (error.code === 'ERR_TOKEN_ORIGIN_NOT_ALLOWED') {
+      return { code: CloseCode.FORBIDDEN_ORIGIN, reason: 'origin_not_allowed', source: 'token' };
+    }
+    // A revoked site token (or visitor) refused at the session endpoint is the same stop as a
+    // 4006 on the socket, and the visitor is told the same thing: the chat was turned off.
+    return error.detail === 'token_revoked'
+      ? { code: CloseCode.TOKEN_REVOKED, reason: 'token_revoked', source: 'token' }
       : { code: CloseCode.AUTH_FAILED, reason: 'unauthorized', source: 'token' };
   }
   const wait = error instanceof TokenError ? error.retryAfterMs : undefined;

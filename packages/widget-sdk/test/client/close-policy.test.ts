@@ -236,6 +236,9 @@ describe('close policy helpers', () => {
       reason: 'unauthorized',
       source: 'token',
     });
+    expect(
+      tokenFailureCause(new TokenError('ERR_TOKEN_UNAUTHORIZED', { detail: 'token_revoked' })),
+    ).toEqual({ code: 4006, reason: 'token_revoked', source: 'token' });
     expect(tokenFailureCause(new TokenError('ERR_TOKEN_ORIGIN_NOT_ALLOWED'))).toEqual({
       code: 4003,
       reason: 'origin_not_allowed',
