@@ -65,9 +65,12 @@ test('going offline is shown at once, not only after the heartbeat deadline', as
   context,
   origins,
   postern,
+  consoleErrors,
 }) => {
   // The browser's `offline` event drops the socket at once: without it the widget would show a
   // live chat for up to the heartbeat deadline (35 s by default) with the network gone.
+  // Chromium logs the reconnect attempt its offline mode refuses, if backoff reaches it here.
+  consoleErrors.allow(refusedSocket(postern));
   await page.goto(serveShop(origins, postern, { siteToken: postern.siteToken([SHOP]) }));
   const ui = await openChat(page);
   await firstReady(page);
