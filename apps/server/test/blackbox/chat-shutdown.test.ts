@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ackOrderProblems,
   checkHistory,
+  expectHistoryIntact,
   FAST_SENDERS_ENV,
   newVisitor,
   operatorSocket,
@@ -121,14 +122,7 @@ describe('black box: shutdown under traffic', () => {
       const { log } = pumps[i] as Pump;
       const reader = { kind: 'visitor', token: visitor.visitorToken, ip: visitor.ip } as const;
       const check = checkHistory(await readHistory(next, visitor.dialogId, reader), log);
-      expect({ visitor: i, ...check, stored: undefined }).toEqual({
-        visitor: i,
-        seqProblems: [],
-        ackProblems: [],
-        copyProblems: [],
-        orderProblems: [],
-        stored: undefined,
-      });
+      expectHistoryIntact(check, { visitor: i });
       expect(log.acks.length).toBeGreaterThan(0);
     }
   });

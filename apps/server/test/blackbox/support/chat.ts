@@ -5,6 +5,7 @@
  * folder it imports nothing from `src`: what it sees is what a client sees.
  */
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { authenticate, type Closed, httpCall, wsOpen } from './clients.js';
 import {
@@ -257,6 +258,24 @@ export interface HistoryCheck {
   readonly orderProblems: string[];
   /** Stored `client_msg_id`s, by seq order. */
   readonly stored: string[];
+}
+
+/**
+ * Asserts that a {@link HistoryCheck} found nothing wrong, every problem list at once; `label`
+ * (e.g. `{ visitor: 2 }`) names the history in a failure.
+ */
+export function expectHistoryIntact(
+  check: HistoryCheck,
+  label: Record<string, unknown> = {},
+): void {
+  expect({ ...label, ...check, stored: undefined }).toEqual({
+    ...label,
+    seqProblems: [],
+    ackProblems: [],
+    copyProblems: [],
+    orderProblems: [],
+    stored: undefined,
+  });
 }
 
 export function checkHistory(messages: readonly Frame[], log: SendLog): HistoryCheck {
