@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_VALUES } from '../../src/metrics/labels.js';
 import { type Harness, startHarness } from '../support/harness.js';
-import { SHARED_SERVER_ENV, type WatchedSocket, waitFor } from '../support/ws-client.js';
+import {
+  newVisitor,
+  readyVisitor,
+  SHARED_SERVER_ENV,
+  type WatchedSocket,
+  waitFor,
+} from '../support/ws-client.js';
 import { labelSets, type Scrape, scrape, total } from './scrape.js';
 import { type Driven, edges, pongingOperator, pool, round } from './traffic.js';
 
@@ -74,6 +80,13 @@ beforeAll(async () => {
   const site = await harness.siteToken();
   driven.values.push(site.token, site.jti);
   small = await phase(site.token, 1, SMALL);
+  // A widget `ping` is a timed series: make sure the small phase has it too, so the large phase
+  // cannot add it just because one of its short-lived sockets happened to outlive 100 ms.
+  const probe = (await readyVisitor(harness, (await newVisitor(harness)).visitorToken)).socket;
+  await probe.nextOf('ping', 5_000);
+  probe.ws.close(1000);
+  await probe.closed();
+  small = await scrape(harness);
   // The operator answers pings every 100 ms: the small phase must have timed one already.
   while (total(small, 'postern_ws_frames_in_total', { type: 'pong' }) === 0) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -91,7 +104,7 @@ describe('metric labels', () => {
   it('export every family, and the traffic was counted', () => {
     for (const family of FAMILIES) expect(large.types.has(family), family).toBe(true);
     expect(total(large, 'postern_ws_handshakes_accepted_total', { endpoint: 'widget' })).toBe(
-      3 * (SMALL + LARGE),
+      3 * (SMALL + LARGE) + 1, // + the ping probe between the phases
     );
     expect(total(large, 'postern_ws_handshakes_refused_total')).toBe(2 * (SMALL + LARGE) + 2);
     expect(total(large, 'postern_session_refusals_total', { reason: 'origin_not_allowed' })).toBe(
