@@ -157,15 +157,14 @@ for (const { host, locks, how } of TAB_SETUPS) {
   });
 }
 
-test.fixme('under a Web Lock the second tab exchanges the successor, never the token just used', async ({
+test('under a Web Lock the second tab exchanges the successor, never the token just used', async ({
   context,
   origins,
   launchServer,
 }) => {
-  // SDK bug: packages/widget-sdk/src/client/session.ts reads localStorage inside the Web Lock,
-  // but Chromium propagates another tab's localStorage write asynchronously, so the second tab
-  // at times (1–3 runs in 4) reads the token the first has just rotated; only the grace window
-  // of the server saves it.
+  // Chromium forwards one tab's localStorage write to another asynchronously: reading the token
+  // from localStorage inside the lock, the second tab read the one just rotated in 1–3 runs of 4
+  // (only the server's grace window saved it). The SDK reads it from its IndexedDB ledger.
   const server = await launchServer(SHORT_TOKENS);
   const url = serveShop(origins, server, {
     host: 'shop.localhost',

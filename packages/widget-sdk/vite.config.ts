@@ -41,6 +41,54 @@ export const bundledSources: AliasOptions = [
 ];
 
 /**
+ * Members of reconnecting-websocket that only mirror the `WebSocket` interface for its users:
+ * Postern's transport calls its constructor, `addEventListener`, `readyState`, `send`,
+ * `reconnect` and `close`, and the library's own code uses none of these (its
+ * `removeEventListener` calls are on the native socket). A minifier cannot drop unused class
+ * members, so they are cut from its source at build, as its `_debug` calls are (see
+ * `terserOptions`): about 200 B of widget.js after gzip. Each must be found (a getter and its
+ * setter, a static and an instance getter, count as two), so another version of the library fails
+ * the build instead of shipping something unchecked.
+ */
+const UNUSED_SOCKET_MEMBERS = {
+  CLOSING: 2,
+  binaryType: 2,
+  retryCount: 1,
+  bufferedAmount: 1,
+  extensions: 1,
+  protocol: 1,
+  url: 1,
+  dispatchEvent: 1,
+  removeEventListener: 1,
+} as const;
+
+/** Removes {@link UNUSED_SOCKET_MEMBERS} from reconnecting-websocket's class. */
+export function trimReconnectingWebSocket(): Plugin {
+  return {
+    name: 'postern-trim-reconnecting-websocket',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.endsWith('reconnecting-websocket/reconnecting-websocket.ts')) return null;
+      let trimmed = code;
+      for (const [name, expected] of Object.entries(UNUSED_SOCKET_MEMBERS)) {
+        // The member with the doc comment above it, up to the brace closing it at the
+        // class-member indent (4 spaces in the library's source).
+        const member = new RegExp(
+          String.raw`(?:\n    /\*\*(?:(?!\*/)[\s\S])*\*/)?\n    (?:static |public )?(?:get |set )?${name}[<(][^{]*\{[\s\S]*?\n    \}(?=\n)`,
+          'g',
+        );
+        const found = trimmed.match(member)?.length ?? 0;
+        if (found !== expected) {
+          this.error(`reconnecting-websocket: expected ${expected} of ${name}, found ${found}`);
+        }
+        trimmed = trimmed.replace(member, '');
+      }
+      return { code: trimmed, map: null };
+    },
+  };
+}
+
+/**
  * The minifier of widget.js and of the size measurement. Terser with three compress passes beats
  * the default minifier by a few hundred bytes on this code. Property names are mangled only when
  * they start with `_` and a letter: reconnecting-websocket's private members (`_ws`, `_connect`,
@@ -61,7 +109,9 @@ export const terserOptions: TerserOptions = {
 export default defineConfig(({ mode }) => {
   const embed = mode === 'embed';
   return {
-    plugins: embed ? [subresourceIntegrity()] : [],
+    plugins: embed
+      ? [trimReconnectingWebSocket(), subresourceIntegrity()]
+      : [trimReconnectingWebSocket()],
     resolve: { alias: bundledSources },
     build: {
       target: 'es2022',

@@ -22,7 +22,7 @@ import { build, loadConfigFromFile } from 'vite';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = '\0size-entry.js';
 
-/** The SDK's resolution and minifier settings, read from its vite.config.ts. */
+/** The SDK's resolution, source transforms and minifier settings, read from its vite.config.ts. */
 async function sdkSettings() {
   const loaded = await loadConfigFromFile(
     { command: 'build', mode: 'production' },
@@ -30,15 +30,15 @@ async function sdkSettings() {
     root,
     'silent',
   );
-  const { resolve, build: options } = loaded?.config ?? {};
+  const { resolve, plugins = [], build: options } = loaded?.config ?? {};
   if (!resolve || !options?.terserOptions) throw new Error('vite.config.ts has no SDK settings');
-  return { resolve, terserOptions: options.terserOptions };
+  return { resolve, plugins, terserOptions: options.terserOptions };
 }
 
 /**
  * Minified ES bundle of `source` (an entry module's code) with its dependencies inlined.
- * `sdk: true` resolves and mangles as the SDK's builds do; otherwise packages resolve as
- * published and no property is mangled.
+ * `sdk: true` resolves, transforms and mangles as the SDK's builds do; otherwise packages resolve
+ * as published and no property is mangled.
  */
 export async function bundle(source, { sdk = false } = {}) {
   const settings = await sdkSettings();
@@ -52,6 +52,7 @@ export async function bundle(source, { sdk = false } = {}) {
     logLevel: 'silent',
     ...(sdk ? { resolve: settings.resolve } : {}),
     plugins: [
+      ...(sdk ? settings.plugins : []),
       {
         name: 'size-entry',
         resolveId: (id) => (id === ENTRY ? ENTRY : null),

@@ -14,6 +14,7 @@ import { type Connection, createConnection } from './connection.js';
 import { randomUuid, serverAddress, systemClock } from './environment.js';
 import { PosternError, toTokenError } from './errors.js';
 import { createEmitter, type Emitter, type Listener } from './events.js';
+import { indexedDbLedger } from './ledger.js';
 import { createOutbox, type Outbox, type OutboxEntry, type OutboxFailure } from './outbox.js';
 import { browserPage } from './page.js';
 import { createDialogSync, type DialogSync, fetchHistoryPage } from './resume.js';
@@ -50,19 +51,24 @@ export class PosternClient {
     const now = () => clock.now();
     // Called unbound: `fetch` called as a method of another object throws "Illegal invocation".
     const fetch: FetchLike = (url, init) => (options.fetch ?? globalThis.fetch)(url, init);
-    const { getToken, siteToken } = options;
+    const { getToken, siteToken, storage = 'local' } = options;
     const session =
       siteToken && !getToken
         ? createSessionSource({
             siteToken,
             serverOrigin: address.origin,
             api: address.api,
-            store: openStore(options.storage ?? 'local'),
+            store: openStore(storage),
             fetch,
             locks: () =>
               options.locks !== undefined
                 ? options.locks
                 : ((globalThis.navigator?.locks as LockManagerLike | undefined) ?? null),
+            // Only `localStorage` is shared by tabs (and lags between them); see ledger.ts.
+            ledger: (key) =>
+              storage === 'local' && globalThis.indexedDB
+                ? indexedDbLedger(globalThis.indexedDB, key)
+                : null,
             now,
           })
         : null;

@@ -2,10 +2,12 @@
  * The default token source: `POST <server>/v1/widget/session?site_token=…` with body
  * `{refresh_token?}` (SPEC §3). It keeps the refresh token in the chosen store, re-reads it before
  * every use and exchanges it under a Web Lock, so two tabs of one site never present the same
- * refresh token at once: the second tab waits, then reads the successor the first one stored.
+ * refresh token at once: the second tab waits, then reads the successor the first one stored —
+ * from the cross-tab ledger (see ledger.ts) where the store alone could still show it the old one.
  */
 import { isId, isRawObject, Paths, parseSessionResponseLean } from '@postern/protocol';
 import { TokenError } from './errors.js';
+import type { Ledger } from './ledger.js';
 import { type KeyValueStore, storageKey } from './storage.js';
 
 /** The part of `fetch` the client uses. */
@@ -24,6 +26,8 @@ export interface SessionSourceOptions {
   readonly fetch: FetchLike;
   /** Resolved at each request, so a page without Web Locks simply runs unlocked. */
   readonly locks: () => LockManagerLike | null;
+  /** The cross-tab ledger of the token under `key`, where the store is shared by tabs. */
+  readonly ledger: (key: string) => Ledger | null;
   readonly now: () => number;
 }
 
@@ -60,6 +64,21 @@ export function createSessionSource(options: SessionSourceOptions): SessionSourc
   const url = `${options.api(Paths.WIDGET_SESSION)}?site_token=${encodeURIComponent(options.siteToken)}`;
   // Bumped by forget(): an exchange that started before must not store its refresh token.
   let generation = 0;
+  // Resolved at each use, not here: constructing a client touches no browser global.
+  const shared = () => options.ledger(key);
+
+  /** Keeps `value` (`null`: drops it) in the store and the ledger. */
+  async function keep(value: string | null): Promise<void> {
+    if (value === null) options.store.remove(key);
+    else options.store.set(key, value);
+    await shared()?.write(value);
+  }
+
+  /** Runs `task` under the site's Web Lock, where the page has Web Locks. */
+  function locked<T>(task: () => Promise<T>): Promise<T> {
+    const locks = options.locks();
+    return locks ? locks.request(key, task) : task();
+  }
 
   /** The response, and the stable code of its error body when it failed (SPEC §3). */
   async function post(refreshToken: string | null): Promise<[Response, string | null]> {
@@ -84,17 +103,19 @@ export function createSessionSource(options: SessionSourceOptions): SessionSourc
   async function exchange(): Promise<string> {
     const started = generation;
     // Read now, not earlier: another tab may have rotated it while this one waited for the lock.
-    const stored = options.store.get(key);
+    const recorded = await shared()?.read();
+    const stored = recorded === undefined ? options.store.get(key) : recorded;
     let [response, error] = await post(stored);
     if (stored !== null && (error === 'refresh_invalid' || error === 'refresh_reused')) {
       // Unknown, expired or reused (then the server revoked the family): a new visitor it is.
-      options.store.remove(key);
+      await keep(null);
       [response, error] = await post(null);
     }
     if (response.ok) {
       const session = parseSessionResponseLean(await response.json().catch(() => null));
       if (!session) throw new TokenError('ERR_TOKEN_RETRY', { detail: 'malformed_session' });
-      if (started === generation) options.store.set(key, session.refresh_token);
+      // Before the lock is released, so the next holder reads the successor.
+      if (started === generation) await keep(session.refresh_token);
       return session.visitor_token;
     }
     const status = response.status;
@@ -113,13 +134,12 @@ export function createSessionSource(options: SessionSourceOptions): SessionSourc
   }
 
   return {
-    getToken() {
-      const locks = options.locks();
-      return locks ? locks.request(key, exchange) : exchange();
-    },
+    getToken: () => locked(exchange),
     forget() {
       generation += 1;
       options.store.remove(key);
+      // Under the lock too: an exchange queued behind it must not read the dropped token back.
+      void locked(() => keep(null));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PosternClient } from '../../src/client/client.js';
+import type { Ledger } from '../../src/client/ledger.js';
 import { createSessionSource, retryAfterMs, siteIdOf } from '../../src/client/session.js';
 import { openStore, type StorageLike, storageKey } from '../../src/client/storage.js';
 import {
@@ -273,11 +274,113 @@ describe('session helpers', () => {
       store: openStore('memory'),
       fetch: http.fetch,
       locks: () => null,
+      ledger: () => null,
       now: () => 0,
     });
     await expect(source.getToken()).rejects.toMatchObject({
       code: 'ERR_TOKEN_RETRY',
       detail: 'malformed_session',
     });
+  });
+});
+
+/**
+ * One tab's view of a `localStorage` shared by tabs, as Chromium can give it: a tab reads its own
+ * writes at once, and here never another tab's (the worst case of asynchronous forwarding).
+ */
+class LaggingStorage {
+  private readonly seen: Map<string, string | null>;
+  constructor(private readonly shared: Map<string, string>) {
+    this.seen = new Map(shared);
+  }
+  private write(key: string, value: string | null): void {
+    if (value === null) this.shared.delete(key);
+    else this.shared.set(key, value);
+    this.seen.set(key, value);
+  }
+  readonly store = {
+    get: (key: string) => (this.seen.has(key) ? (this.seen.get(key) ?? null) : null),
+    set: (key: string, value: string) => this.write(key, value),
+    remove: (key: string) => this.write(key, null),
+  };
+}
+
+/** A ledger every tab reads at once, as IndexedDB transactions are. */
+function sharedLedger(records: Map<string, string | null>) {
+  return (key: string): Ledger => ({
+    read: async () => records.get(key),
+    write: async (value) => void records.set(key, value),
+  });
+}
+
+describe('session provider across tabs with a lagging shared storage', () => {
+  function tab(
+    storage: Map<string, string>,
+    locks: FakeLocks,
+    ledger: ((key: string) => Ledger) | null,
+    used: unknown[],
+  ) {
+    const view = new LaggingStorage(storage);
+    // Numbered across tabs: the n-th exchange anywhere answers refresh-n.
+    const http = scriptedFetch((call) => {
+      used.push(call.body?.['refresh_token']);
+      return json(200, session(used.length));
+    });
+    const source = createSessionSource({
+      siteToken: SITE_TOKEN,
+      serverOrigin: SERVER,
+      api: (path) => `${SERVER}${path}`,
+      store: view.store,
+      fetch: http.fetch,
+      locks: () => locks,
+      ledger: ledger ?? (() => null),
+      now: () => 0,
+    });
+    return { view, source };
+  }
+
+  function twoTabs(ledger: ((key: string) => Ledger) | null) {
+    const storage = new Map([[KEY, 'refresh-0']]);
+    const locks = new FakeLocks();
+    const used: unknown[] = [];
+    return {
+      a: tab(storage, locks, ledger, used),
+      b: tab(storage, locks, ledger, used),
+      storage,
+      used,
+    };
+  }
+
+  it('without a ledger, the second lock holder can read the token just rotated (the race the ledger closes)', async () => {
+    const { a, b, used } = twoTabs(null);
+    await Promise.all([a.source.getToken(), b.source.getToken()]);
+    expect(used).toEqual(['refresh-0', 'refresh-0']);
+  });
+
+  it('with the ledger, the second lock holder exchanges the successor the first recorded', async () => {
+    const records = new Map<string, string | null>();
+    const { a, b, used, storage } = twoTabs(sharedLedger(records));
+    await Promise.all([a.source.getToken(), b.source.getToken()]);
+    expect(used).toEqual(['refresh-0', 'refresh-1']);
+    expect(records.get(KEY)).toBe('refresh-2');
+    expect(storage.get(KEY)).toBe('refresh-2');
+  });
+
+  it('falls back to the store while the ledger has no record, and records from then on', async () => {
+    const records = new Map<string, string | null>();
+    const { a, used } = twoTabs(sharedLedger(records));
+    await a.source.getToken();
+    expect(used).toEqual(['refresh-0']);
+    expect(records.get(KEY)).toBe('refresh-1');
+  });
+
+  it('a token dropped by one tab is not read back by the next lock holder', async () => {
+    const records = new Map<string, string | null>();
+    const { a, b, used } = twoTabs(sharedLedger(records));
+    a.source.forget();
+    await b.source.getToken();
+    // B's view of localStorage still holds refresh-0; the ledger says it was dropped.
+    expect(used).toEqual([undefined]);
+    expect(records.get(KEY)).toBe('refresh-1');
   });
 });
