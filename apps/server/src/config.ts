@@ -10,6 +10,7 @@ import { LOG_LEVELS, type LogLevel } from './log.js';
 import { compileTrust, type TrustPredicate } from './security/client-ip.js';
 import { compileOriginList } from './security/origins.js';
 import type { KeySet } from './security/tokens.js';
+import { readTlsCredentials, type TlsCredentials } from './tls.js';
 
 export type SecretName = 'site' | 'visitor' | 'operator';
 
@@ -29,6 +30,8 @@ export interface Config {
   /** Metrics listener port, or `null` when metrics are off. */
   readonly metricsPort: number | null;
   readonly metricsHost: string;
+  /** Certificate and key of the public port (`POSTERN_TLS_*_FILE`), or `null` for plain HTTP. */
+  readonly tls: TlsCredentials | null;
   /** `POSTERN_LOG_LEVEL`: lines below it are not written. */
   readonly logLevel: LogLevel;
   /** `POSTERN_DB_SYNC`: `normal` survives a process crash, `full` a power loss too. */
@@ -293,6 +296,16 @@ function readAssistant(env: Env, options: LoadOptions, problems: Problems): Assi
   return { kind: 'webhook', url, secret };
 }
 
+function readTls(env: Env, options: LoadOptions, problems: Problems): TlsCredentials | null {
+  // A TLS problem always stops start-up: serving plain HTTP instead would be a silent downgrade.
+  return readTlsCredentials(
+    present(env, 'POSTERN_TLS_CERT_FILE'),
+    present(env, 'POSTERN_TLS_KEY_FILE'),
+    options.readFile,
+    (name, rule) => problems.error(name, rule),
+  );
+}
+
 /** Parses the environment. Never throws and never reads `process.env` itself. */
 export function loadConfig(env: Env, options: LoadOptions): ConfigResult {
   const production = env['NODE_ENV'] === 'production';
@@ -334,6 +347,7 @@ export function loadConfig(env: Env, options: LoadOptions): ConfigResult {
     trustProxy,
     metricsPort,
     metricsHost: present(env, 'POSTERN_METRICS_HOST') ?? '127.0.0.1',
+    tls: readTls(env, options, problems),
     logLevel: readLogLevel(env, problems),
     dbSync: readDbSync(env, problems),
     assistant: Object.freeze(readAssistant(env, options, problems)),

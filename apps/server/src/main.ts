@@ -10,7 +10,7 @@ import { resolveKeys } from './dev-secrets.js';
 import { loadWidgetScript } from './http/widget-script.js';
 import { createLogger } from './log.js';
 import { createPosternServer } from './server.js';
-import { openSqliteStore, StoreLockedError } from './store/sqlite.js';
+import { openSqliteStore, StoreOpenError } from './store/sqlite.js';
 
 /** Starts the server from the environment; sets a non-zero exit code on bad configuration. */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -28,7 +28,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   try {
     store = openSqliteStore({ path: config.db, synchronous: config.dbSync });
   } catch (error) {
-    if (error instanceof StoreLockedError) {
+    if (error instanceof StoreOpenError) {
       console.error(`postern: POSTERN_DB: ${error.message}`);
       process.exitCode = 1;
       return;
@@ -59,6 +59,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     port,
     host: config.host ?? null,
     production: config.production,
+    tls: config.tls !== null,
     metrics_port: metrics?.port ?? null,
     metrics_host: metrics?.address ?? null,
   });

@@ -3,7 +3,7 @@
  * endpoints over one store. Everything it needs is passed in; `main.ts` reads the environment.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -46,6 +46,7 @@ import { createRefreshTokenKit } from './sessions/refresh-tokens.js';
 import { createSiteAccess } from './sessions/site-access.js';
 import { createWidgetSessions } from './sessions/widget-session.js';
 import type { Store } from './store/types.js';
+import { createPublicServer } from './tls.js';
 import { createSocketRegistry, type SocketRegistry } from './ws/registry.js';
 import { createUpgrader } from './ws/upgrade.js';
 
@@ -218,7 +219,7 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     tokens,
     revocations,
     siteAccess,
-    refreshTokens: createRefreshTokenKit(deps.keys.visitor.current),
+    refreshTokens: createRefreshTokenKit(deps.keys.visitor.current, deps.keys.visitor.previous),
     newId,
     now,
     refreshIdleMs: limits.POSTERN_REFRESH_IDLE_S * 1000,
@@ -318,7 +319,9 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     }
   }
 
-  const http = createServer(
+  // HTTPS when POSTERN_TLS_*_FILE are set: same handler, and upgrades arrive the same way.
+  const http = createPublicServer(
+    config.tls,
     {
       // Slowloris: headers must arrive within 10 s, a whole request within 30 s.
       headersTimeout: 10_000,

@@ -84,7 +84,7 @@ Options:
   --assistant-id LABEL  Label handed to the assistant responder (default: default)
   --expires-in TIME     Lifetime: 90d, 12h, 30m or seconds (default: no expiry; at most 10y)
   --server ORIGIN       Origin the widget is served from, e.g. https://chat.example.com
-                        (required in production; else http://localhost:POSTERN_PORT)
+                        (required in production; else http(s)://localhost:POSTERN_PORT)
   --json                Print JSON instead of text
   -h, --help            Show this help
 `,

@@ -59,7 +59,7 @@ function serverOrigin(value: string | undefined, config: Config): string {
   }
   // A localhost snippet pasted into a production page would silently never load.
   if (config.production) throw new UsageError('--server is required in production');
-  return `http://localhost:${config.port}`;
+  return `${config.tls === null ? 'http' : 'https'}://localhost:${config.port}`;
 }
 
 /** The widget build the server serves, for the pinned snippet's integrity. */

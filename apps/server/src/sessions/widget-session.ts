@@ -78,12 +78,12 @@ export function createWidgetSessions(deps: WidgetSessionDeps): WidgetSessions {
       if (latest?.rotatedAt != null) return rotate(token, latest);
       throw invalid('refresh token vanished');
     }
-    // Two tabs or a lost response: within the grace window the same successor comes back.
-    if (
-      at - record.rotatedAt <= deps.refreshGraceMs &&
-      sameBytes(record.successorHash, successorHash)
-    ) {
-      return successor;
+    // Two tabs or a lost response: within the grace window the same successor comes back —
+    // also when it was derived with the visitor key that a restart just rotated out.
+    if (at - record.rotatedAt <= deps.refreshGraceMs) {
+      if (sameBytes(record.successorHash, successorHash)) return successor;
+      const before = kit.previousSuccessorOf(token);
+      if (before !== null && sameBytes(record.successorHash, kit.hash(before))) return before;
     }
     // A rotated token used again after the grace window was copied: whoever holds the family
     // now may be the thief, so the whole family and the visitor are revoked (RFC 9700 §4.14.2).

@@ -14,10 +14,15 @@ import { sqliteSessionStore } from './sqlite-sessions.js';
 import type { Store } from './types.js';
 
 /** Another process holds the database. */
-export class StoreLockedError extends Error {
+/** The database cannot be used as it is; the message is one line for the operator. */
+export class StoreOpenError extends Error {
+  override name = 'StoreOpenError';
+}
+
+export class StoreLockedError extends StoreOpenError {
+  override name = 'StoreLockedError';
   constructor() {
     super('the database is in use by another Postern process');
-    this.name = 'StoreLockedError';
   }
 }
 
@@ -44,7 +49,12 @@ export interface SqliteStore extends Store {
  * @throws StoreLockedError when another process holds it
  */
 export function openDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true });
+    // Created owner-only when new: it holds every visitor's messages. SQLite gives its -wal and
+    // -shm files the database file's permissions.
+    closeSync(openSync(path, 'a', 0o600));
+  }
   const db = new Database(path);
   try {
     // Exclusive locking before the first WAL access: no shared-memory index, and the lock taken
@@ -64,7 +74,9 @@ export function openDatabase(path: string): Database.Database {
 function migrate(db: Database.Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number;
   if (applied > MIGRATIONS.length) {
-    throw new Error(`the database schema (${applied}) is newer than this server knows`);
+    throw new StoreOpenError(
+      `the database schema (${applied}) is newer than this server knows (${MIGRATIONS.length}): run the newer Postern, or restore a backup made by this one`,
+    );
   }
   for (let version = applied; version < MIGRATIONS.length; version++) {
     db.transaction(() => {

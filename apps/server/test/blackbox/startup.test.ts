@@ -2,7 +2,9 @@
  * Black box: process start and stop (SPEC §1 database lock, §6 start-up validation, the CLI),
  * by running the built entry points with chosen environments.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSocket } from './support/raw-http.js';
 import { encodeFrame, Opcode, openRawWs } from './support/raw-ws.js';
@@ -58,6 +60,21 @@ describe('black box: process start and stop', () => {
     expect(second.stderr).toContain('POSTERN_DB');
     expect(second.stdout).not.toMatch(/"listening"/);
     await server.assertAlive();
+  });
+
+  it('creates its database owner-only, and refuses one of a newer schema in one line', async () => {
+    // The server started in beforeAll created its database: visitors' messages, owner-only.
+    expect(statSync(server.db).mode & 0o777).toBe(0o600);
+    const newer = join(dir.path, 'newer.db');
+    const db = new Database(newer);
+    db.pragma('user_version = 999');
+    db.close();
+    const result = await startWith({}, newer);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').filter((line) => !line.includes('warning'))).toEqual([
+      expect.stringMatching(/^postern: POSTERN_DB: the database schema \(999\) is newer/),
+    ]);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('refuses short secrets in production, naming each variable and never its value', async () => {
