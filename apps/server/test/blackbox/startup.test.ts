@@ -71,7 +71,12 @@ describe('black box: process start and stop', () => {
     db.close();
     const result = await startWith({}, newer);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n').filter((line) => !line.includes('warning'))).toEqual([
+    expect(
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !line.includes('warning')),
+    ).toEqual([
       expect.stringMatching(/^postern: POSTERN_DB: the database schema \(999\) is newer/),
     ]);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
