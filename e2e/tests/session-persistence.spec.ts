@@ -57,9 +57,12 @@ test('nothing is stored before the first open; a reload keeps the same dialog an
   await expect(ui.bubbles('assistant')).toHaveCount(2);
   const shown = await ui.log.locator('.msg').allTextContents();
   const stored = await storedByPage(page, context);
+  // The refresh token under its key, and the SDK's cross-tab ledger of it (IndexedDB, written
+  // under the Web Lock so another tab reads the newest token at once).
   expect(stored).toEqual({
     ...NOTHING,
     local: [expect.stringMatching(new RegExp(`^postern:http://${CHAT}:${postern.port}:`))],
+    databases: ['postern-widget'],
   });
 
   await page.reload();
