@@ -170,3 +170,16 @@ export async function verifyRefresh(
     throw error;
   }
 }
+
+/** The identity a socket holds after an in-band refresh verified `next`. */
+export function refreshedIdentity(identity: Identity, next: RefreshedCredentials): Identity {
+  const renewed = { jti: next.jti, expiresAt: next.expiresAt };
+  if (identity.kind === 'visitor') {
+    return {
+      ...identity,
+      ...renewed,
+      ...(next.siteJti === undefined ? {} : { siteJti: next.siteJti }),
+    };
+  }
+  return { ...identity, ...(next.operator ?? {}), ...renewed };
+}

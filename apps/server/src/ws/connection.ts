@@ -6,24 +6,19 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ClientFrame,
-  type ClientFrameResult,
   CloseCode,
   CloseReason,
-  decodeClientFrame,
-  formatRetryHint,
   REFRESH_LEAD_MS,
   type ServerFrame,
 } from '@postern/protocol';
 import type { WebSocket } from 'ws';
 import type { ChatSession } from '../chat/chat-session.js';
-import { handoffStatus } from '../chat/frames.js';
 import { errorMapping } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Endpoint, IpSource } from '../metrics/labels.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RefusalLog } from '../refusal-log.js';
 import type { SlotLease } from '../security/open-counters.js';
-import { createSocketFrameRate } from '../security/rate-table.js';
 import type { Revocations } from '../security/revocations.js';
 import type { SiteAccess } from '../sessions/site-access.js';
 import type { Revocation } from '../store/types.js';
@@ -33,9 +28,13 @@ import {
   authenticateVisitor,
   credentialRefs,
   type Identity,
+  refreshedIdentity,
   verifyRefresh,
 } from './authenticate.js';
+import { recordClose } from './close-record.js';
+import { type Admitted, createFrameGate } from './frame-gate.js';
 import { createHeartbeat } from './heartbeat.js';
+import { readyFrames } from './ready.js';
 import type { LiveSocket, SocketRegistry } from './registry.js';
 
 export interface ConnectionDeps extends AuthDeps {
@@ -81,9 +80,6 @@ export interface ConnectionHandle {
 
 type Phase = 'awaiting_auth' | 'authenticating' | 'ready' | 'closed';
 
-/** A frame that passed the shape checks, or one of a known type that failed them. */
-type Admitted = Exclude<ClientFrameResult, { readonly kind: 'close' }>;
-
 /** Close reason for each revocation kind a socket can be caught by. */
 function revocationReason(socket: LiveSocket, { kind, target }: Revocation): string {
   if (kind === 'site' || (kind === 'jti' && target === socket.siteJti)) {
@@ -116,11 +112,6 @@ export function runConnection(
   deps.metrics.connectionOpened(endpoint);
   deps.log.debug('ws_open', lifecycle);
   const timers = new Set<NodeJS.Timeout>();
-  const frameRate = createSocketFrameRate({
-    limit: deps.msgRate,
-    windowMs: deps.msgRateWindowMs,
-    now: deps.now,
-  });
   let phase: Phase = 'awaiting_auth';
   let identity: Identity | null = null;
   let live: LiveSocket | null = null;
@@ -235,7 +226,7 @@ export function runConnection(
     after(deps.maxSessionMs - (deps.now() - openedAt), () =>
       close(CloseCode.SESSION_EXPIRED, 'session_expired'),
     );
-    sendReady(who);
+    for (const frame of readyFrames(who, sessionId, deps.now(), deps.pingIntervalMs)) send(frame);
     wasReady = true;
     deps.log.info('ws_ready', {
       ...lifecycle,
@@ -250,28 +241,6 @@ export function runConnection(
     );
     // Frames behind `auth` wait in the queue until the replay (or the snapshot) is out.
     await chat.start(frame.resume);
-  }
-
-  function sendReady(who: Identity): void {
-    const base = {
-      type: 'ready' as const,
-      session_id: sessionId,
-      server_time: deps.now(),
-      ping_interval_ms: deps.pingIntervalMs,
-      token_expires_at: who.expiresAt,
-    };
-    if (who.kind === 'operator') {
-      send(base);
-      return;
-    }
-    send({
-      ...base,
-      visitor_id: who.visitorId,
-      dialog_id: who.dialog.id,
-      last_seq: who.dialog.lastSeq,
-      handoff: handoffStatus(who.dialog),
-    });
-    if (who.resumedClosed) send({ type: 'error', code: 'dialog_closed' });
   }
 
   async function refresh(token: string): Promise<void> {
@@ -289,14 +258,8 @@ export function runConnection(
     // The socket is bound to the new token from now on, including the site token that minted
     // it (it may be another one of the same site): revoking that one must reach this socket.
     live.jti = next.jti;
-    if (identity.kind === 'visitor' && next.siteJti !== undefined) {
-      live.siteJti = next.siteJti;
-      identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt, siteJti: next.siteJti };
-    } else if (identity.kind === 'operator' && next.operator !== undefined) {
-      identity = { ...identity, ...next.operator, jti: next.jti, expiresAt: next.expiresAt };
-    } else {
-      identity = { ...identity, jti: next.jti, expiresAt: next.expiresAt };
-    }
+    if (identity.kind === 'visitor' && next.siteJti !== undefined) live.siteJti = next.siteJti;
+    identity = refreshedIdentity(identity, next);
     scheduleLifetime(next.expiresAt);
     chat?.rebind(identity);
     send({ type: 'refreshed', token_expires_at: next.expiresAt });
@@ -331,44 +294,6 @@ export function runConnection(
     }
   }
 
-  /**
-   * Rate and shape checks on arrival; what may be answered then goes to the queue, in order (the
-   * `before_auth` decision needs the phase the frame meets there, after any `auth` ahead of it).
-   */
-  function admit(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Admitted | null {
-    if (isBinary) {
-      deps.metrics.frameIn(endpoint, null);
-      close(CloseCode.BAD_REQUEST, 'binary');
-      return null;
-    }
-    const text = Buffer.isBuffer(data)
-      ? data.toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
-    const result = decodeClientFrame(text);
-    deps.metrics.frameIn(
-      endpoint,
-      result.ok ? result.frame.type : result.kind === 'invalid' ? result.type : null,
-    );
-    if (!result.ok && result.kind === 'close') {
-      close(result.code, result.problem);
-      return null;
-    }
-    // pong and refresh keep a connection alive; they never count against the frame rate.
-    const exempt = result.ok && (result.frame.type === 'pong' || result.frame.type === 'refresh');
-    const outcome = exempt ? 'ok' : frameRate.hit();
-    if (outcome === 'close') {
-      close(CloseCode.RATE_LIMITED, formatRetryHint(deps.msgRateWindowMs));
-      return null;
-    }
-    // Sent at once, not queued: a burst closes with 4008 before the queue runs, and the client
-    // must still learn why (it may overtake answers to frames just before it; fine for a flood).
-    if (outcome === 'limited_notify') send({ type: 'error', code: 'rate_limited' });
-    // Dropped without a reply (one error per window): still a refused frame.
-    if (outcome === 'limited_silent') deps.metrics.frameRefused('rate_limited');
-    if (outcome !== 'ok') return null;
-    return result;
-  }
-
   const heartbeat = createHeartbeat({
     intervalMs: deps.pingIntervalMs,
     timeoutMs: deps.pongTimeoutMs,
@@ -387,6 +312,18 @@ export function runConnection(
   function enqueue(task: () => Promise<void> | void): void {
     queue = queue.then(task).catch(fail);
   }
+
+  // Rate and shape checks on arrival; what may be answered then goes to the queue, in order (the
+  // `before_auth` decision needs the phase the frame meets there, after any `auth` ahead of it).
+  const admit = createFrameGate({
+    endpoint,
+    metrics: deps.metrics,
+    msgRate: deps.msgRate,
+    msgRateWindowMs: deps.msgRateWindowMs,
+    now: deps.now,
+    close: (code, reason) => close(code, reason),
+    send: (frame) => send(frame),
+  });
 
   function receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (phase === 'closed') return;
@@ -415,29 +352,16 @@ export function runConnection(
     // Only now is the connection really gone: a client ignoring close frames keeps counting
     // against every limit until ws cuts it (closeTimeout).
     context.lease.release();
-    recordClose(peerCode);
+    recordClose(deps, {
+      endpoint,
+      lifecycle,
+      durationMs: deps.now() - openedAt,
+      serverClose,
+      protocolError,
+      wasReady,
+      peerCode,
+    });
   });
-
-  /**
-   * The close line and metrics. A close the server chose is recorded with its own code (the peer
-   * may never echo it); after a protocol error ws closed with the code it reported. The peer's
-   * close reason is never logged: it is whatever the client chose to write.
-   */
-  function recordClose(peerCode: number): void {
-    const initiator = serverClose !== null || protocolError ? 'server' : 'peer';
-    const code = serverClose?.code ?? peerCode;
-    const durationMs = deps.now() - openedAt;
-    deps.metrics.connectionClosed(endpoint, code, initiator, durationMs);
-    const fields = {
-      ...lifecycle,
-      code,
-      initiator,
-      ...(serverClose === null ? {} : { close_reason: serverClose.reason }),
-      duration_ms: durationMs,
-    };
-    if (wasReady) deps.log.info('ws_close', fields);
-    else deps.refusals.refused('ws_auth', String(code), fields);
-  }
 
   return { close };
 }
