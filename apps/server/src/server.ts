@@ -3,28 +3,25 @@
  * endpoints over one store. Everything it needs is passed in; `main.ts` reads the environment.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import {
   CloseCode,
   formatRetryHint,
   HTTP_BODY_MAX_BYTES,
   MINUTE_WINDOW_MS,
   MSG_RATE_WINDOW_MS,
-  Paths,
   TOKEN_CLOCK_TOLERANCE_S,
-  versionedWidgetPath,
 } from '@postern/protocol';
 import type { FetchLike } from './assistant/types.js';
 import { type ChatRuntime, createChatRuntime } from './chat/runtime.js';
 import type { Config } from './config.js';
 import { ErrorCode, PosternError } from './errors.js';
-import { createApi, isApiPath, routeTemplate } from './http/api.js';
+import { createApi } from './http/api.js';
 import { appRoutes } from './http/app-routes.js';
-import { sendJson } from './http/respond.js';
+import { createPublicHttp } from './http/public-server.js';
 import { widgetRoutes } from './http/widget-routes.js';
-import { latestHeaders, versionedHeaders, type WidgetScript } from './http/widget-script.js';
+import type { WidgetScript } from './http/widget-script.js';
 import type { Logger } from './log.js';
 import { type MetricsListener, startMetricsListener } from './metrics/listener.js';
 import { noopMetrics } from './metrics/metrics.js';
@@ -46,7 +43,6 @@ import { createRefreshTokenKit } from './sessions/refresh-tokens.js';
 import { createSiteAccess } from './sessions/site-access.js';
 import { createWidgetSessions } from './sessions/widget-session.js';
 import type { Store } from './store/types.js';
-import { createPublicServer } from './tls.js';
 import { createSocketRegistry, type SocketRegistry } from './ws/registry.js';
 import { createUpgrader } from './ws/upgrade.js';
 
@@ -107,8 +103,6 @@ const FAR_OVER_FACTOR = 4;
 
 /** In-flight requests get this long to finish at shutdown before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 2_000;
-
-const RAW_400 = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 export async function createPosternServer(deps: ServerDeps): Promise<PosternServer> {
   const { config, store, widget, log } = deps;
@@ -286,62 +280,14 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
   });
 
   let shuttingDown = false;
-  const versionedPath = versionedWidgetPath(widget.version);
-
-  /** The route template of a path, for metrics: never the raw path (ids, versions, probes). */
-  function templateOf(path: string): string | null {
-    if (path === Paths.HEALTHZ || path === Paths.READYZ || path === Paths.WIDGET_SCRIPT)
-      return path;
-    if (path === versionedPath) return '/widget/:version/widget.js';
-    return isApiPath(path) ? routeTemplate(routes, path) : null;
-  }
-
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    // Only the path routes; the query string (it may hold a site token) is never logged.
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const template = templateOf(path);
-    res.once('close', () =>
-      metrics.httpRequest(template, req.method, res.statusCode, res.writableFinished),
-    );
-    const readOnly = req.method === 'GET' || req.method === 'HEAD';
-    if (readOnly && path === Paths.HEALTHZ) {
-      sendJson(res, 200, { status: 'ok' });
-    } else if (readOnly && path === Paths.READYZ) {
-      const ready = !shuttingDown && store.healthy();
-      sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { error: 'unavailable' });
-    } else if (readOnly && (path === Paths.WIDGET_SCRIPT || path === versionedPath)) {
-      const headers = path === versionedPath ? versionedHeaders(widget) : latestHeaders(widget);
-      res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : widget.body);
-    } else if (isApiPath(path)) {
-      void api(req, res, path);
-    } else {
-      sendJson(res, 404, { error: 'not_found' });
-    }
-  }
-
-  // HTTPS when POSTERN_TLS_*_FILE are set: same handler, and upgrades arrive the same way.
-  const http = createPublicServer(
-    config.tls,
-    {
-      // Slowloris: headers must arrive within 10 s, a whole request within 30 s.
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
-      // Node checks those timeouts only this often (default 30 s, which triples a slowloris).
-      connectionsCheckingInterval: 1_000,
-      maxHeaderSize: 16_384,
-      keepAliveTimeout: 5_000,
-    },
-    handle,
-  );
-  // Extra header lines are dropped, not parsed into objects (a 2,000-line request costs little).
-  http.maxHeadersCount = 100;
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    upgrader.handleUpgrade(req, socket, head),
-  );
-  // Malformed requests get a bare 400 with no parser detail.
-  http.on('clientError', (_error, socket: Duplex) => {
-    if (socket.writable) socket.end(RAW_400);
-    socket.destroy();
+  const http = createPublicHttp({
+    tls: config.tls,
+    widget,
+    routes,
+    api,
+    upgrade: (req, socket, head) => upgrader.handleUpgrade(req, socket, head),
+    ready: () => !shuttingDown && store.healthy(),
+    metrics,
   });
 
   return {
