@@ -8,6 +8,7 @@
  * is `ERR_AUTH_EXPIRED`. Error messages are short reasons for logs; they never contain the token or
  * any claim value.
  */
+import { webcrypto } from 'node:crypto';
 import { OPERATOR_TOKEN_MAX_TTL_S, TOKEN_CLOCK_TOLERANCE_S } from '@postern/protocol';
 import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { ErrorCode, PosternError } from '../errors.js';
@@ -131,6 +132,22 @@ function checkKeySet(kind: TokenKind, keys: KeySet): KeySet {
     : { current, previous: copy(keys.previous, 'previous') };
 }
 
+// Imported once per key: given raw bytes, jose imports the key again on every call, which was
+// about half of token verification in the admission benchmark (docs/benchmarks.md). Not
+// extractable: nothing in the process can read the secret back out of it.
+const imported = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
+function cryptoKeyOf(bytes: Uint8Array): Promise<webcrypto.CryptoKey> {
+  let key = imported.get(bytes);
+  if (key === undefined) {
+    key = webcrypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    imported.set(bytes, key);
+  }
+  return key;
+}
+
 async function verifySignature<C>(
   { issuer }: Settings,
   rule: KindRule<C>,
@@ -148,14 +165,14 @@ async function verifySignature<C>(
   };
   const { previous } = rule.keys;
   try {
-    return (await jwtVerify(token, rule.keys.current, verifyOptions)).payload;
+    return (await jwtVerify(token, await cryptoKeyOf(rule.keys.current), verifyOptions)).payload;
   } catch (error) {
     // Rotation: only a signature mismatch may mean "signed with the previous key".
     if (previous === undefined || !(error instanceof errors.JWSSignatureVerificationFailed)) {
       throw error;
     }
   }
-  return (await jwtVerify(token, previous, verifyOptions)).payload;
+  return (await jwtVerify(token, await cryptoKeyOf(previous), verifyOptions)).payload;
 }
 
 async function verifyToken<C>(settings: Settings, rule: KindRule<C>, token: unknown): Promise<C> {
@@ -203,7 +220,7 @@ async function signToken<C>(
   }
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPES[rule.kind] })
-    .sign(rule.keys.current);
+    .sign(await cryptoKeyOf(rule.keys.current));
   return Object.freeze({ token, claims: checked });
 }
 
