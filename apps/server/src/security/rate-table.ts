@@ -138,38 +138,103 @@ class SlidingWindow {
   }
 }
 
+/**
+ * The counts of a table's keys, by slot, in three columns of numbers: a key's entry in the LRU
+ * holds only its slot (a small integer, stored inline), not an object with a boxed timestamp —
+ * about a third less memory per key, which is what a flood of distinct addresses costs
+ * (docs/benchmarks.md, "limiter"). Columns grow by doubling up to `maxKeys`, so an idle table
+ * costs little.
+ */
+class SlotColumns {
+  #start = new Float64Array(0);
+  #current = new Float64Array(0);
+  #previous = new Float64Array(0);
+
+  constructor(private readonly maxKeys: number) {}
+
+  /** Makes sure `slot` exists. */
+  reserve(slot: number): void {
+    const length = this.#start.length;
+    if (slot < length) return;
+    const grown = Math.min(this.maxKeys, Math.max(1024, length * 2, slot + 1));
+    const copy = (column: Float64Array) => {
+      const bigger = new Float64Array(grown);
+      bigger.set(column);
+      return bigger;
+    };
+    this.#start = copy(this.#start);
+    this.#current = copy(this.#current);
+    this.#previous = copy(this.#previous);
+  }
+
+  read(slot: number, into: WindowCounts): WindowCounts {
+    into.start = this.#start[slot] as number;
+    into.current = this.#current[slot] as number;
+    into.previous = this.#previous[slot] as number;
+    return into;
+  }
+
+  write(slot: number, counts: WindowCounts): void {
+    this.#start[slot] = counts.start;
+    this.#current[slot] = counts.current;
+    this.#previous[slot] = counts.previous;
+  }
+}
+
 /** Creates a {@link RateTable}; throws a `RangeError` on a non-positive limit, window or size. */
 export function createRateTable(options: RateTableOptions): RateTable {
   const sliding = new SlidingWindow(options.limit, options.windowMs);
-  assertPositive('maxKeys', options.maxKeys, true);
-  const { now } = options;
+  const { now, maxKeys } = options;
+  assertPositive('maxKeys', maxKeys, true);
+  const columns = new SlotColumns(maxKeys);
+  const free: number[] = [];
+  let nextSlot = 0;
   let evictions = 0;
-  const cache = new LRUCache<string, WindowCounts>({
-    max: options.maxKeys,
-    dispose: (_value, _key, reason) => {
+  const cache = new LRUCache<string, number>({
+    max: maxKeys,
+    // A key leaving (evicted, deleted, cleared) gives its slot back. Values are never replaced
+    // ('set'): counts change in the columns, in place.
+    dispose: (slot, _key, reason) => {
+      if (reason === 'set') return;
+      free.push(slot);
       if (reason === 'evict') evictions += 1;
     },
   });
+  // One scratch record: the sliding-window arithmetic works on it between read and write.
+  const scratch: WindowCounts = { start: 0, current: 0, previous: 0 };
+
+  /** A slot for a new key: a freed one, a fresh one, or the least recently used key's. */
+  function allocate(): number {
+    if (free.length === 0 && nextSlot < maxKeys) return nextSlot++;
+    // Full: evict now, so the freed slot is known before the new key is stored.
+    if (free.length === 0) cache.pop();
+    return free.pop() as number;
+  }
 
   return {
     hit(key, cost = 1) {
       assertPositive('cost', cost, false);
       const t = now();
-      let counts = cache.get(key);
-      if (counts === undefined) {
-        counts = sliding.fresh(t);
-        cache.set(key, counts);
+      let slot = cache.get(key);
+      let counts: WindowCounts;
+      if (slot === undefined) {
+        slot = allocate();
+        columns.reserve(slot);
+        cache.set(key, slot);
+        counts = Object.assign(scratch, sliding.fresh(t));
       } else {
+        counts = columns.read(slot, scratch);
         sliding.roll(counts, t);
       }
       counts.current += cost;
+      columns.write(slot, counts);
       return sliding.decide(counts, t, cost);
     },
     peek(key, cost = 1) {
       assertPositive('cost', cost, false);
       const t = now();
-      const stored = cache.peek(key);
-      const counts = stored === undefined ? sliding.fresh(t) : { ...stored };
+      const slot = cache.peek(key);
+      const counts = slot === undefined ? sliding.fresh(t) : columns.read(slot, { ...scratch });
       sliding.roll(counts, t);
       counts.current += cost;
       return sliding.decide(counts, t, cost);
@@ -182,6 +247,8 @@ export function createRateTable(options: RateTableOptions): RateTable {
     },
     clear() {
       cache.clear();
+      free.length = 0;
+      nextSlot = 0;
     },
   };
 }

@@ -135,6 +135,30 @@ describe('createRateTable', () => {
     expect(rates.peek('a').count).toBe(3);
   });
 
+  it('gives an evicted key\'s storage to the new key with fresh counts', () => {
+    const { rates } = table(3, 2);
+    for (let i = 0; i < 5; i++) rates.hit('busy');
+    expect(rates.peek('busy').allowed).toBe(false);
+    rates.hit('other');
+    // `busy` is the least recently used: `new` takes its place and must not inherit its count.
+    expect(rates.hit('new')).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+    expect(rates.peek('other').count).toBe(2);
+    expect(rates.peek('busy').count).toBe(1); // forgotten
+    // After a clear, storage is reused from the start and still starts from zero.
+    rates.clear();
+    expect(rates.hit('busy')).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+  });
+
+  it('keeps every key\'s count while its storage grows', () => {
+    const { rates } = table(10, 5_000);
+    for (let i = 0; i < 5_000; i++) rates.hit(`k${i}`);
+    for (let i = 0; i < 5_000; i += 7) rates.hit(`k${i}`);
+    for (let i = 0; i < 5_000; i++) {
+      expect(rates.peek(`k${i}`).count).toBe(i % 7 === 0 ? 3 : 2);
+    }
+    expect(rates.evictions).toBe(0);
+  });
+
   it('stays at `maxKeys` under 200,000 distinct keys, in bounded memory', () => {
     const { rates } = table(60, 1_000);
     const before = heapAfterGc();
