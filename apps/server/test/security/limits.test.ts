@@ -135,7 +135,7 @@ describe('createRateTable', () => {
     expect(rates.peek('a').count).toBe(3);
   });
 
-  it('gives an evicted key\'s storage to the new key with fresh counts', () => {
+  it("gives an evicted key's storage to the new key with fresh counts", () => {
     const { rates } = table(3, 2);
     for (let i = 0; i < 5; i++) rates.hit('busy');
     expect(rates.peek('busy').allowed).toBe(false);
@@ -149,7 +149,7 @@ describe('createRateTable', () => {
     expect(rates.hit('busy')).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
   });
 
-  it('keeps every key\'s count while its storage grows', () => {
+  it("keeps every key's count while its storage grows", () => {
     const { rates } = table(10, 5_000);
     for (let i = 0; i < 5_000; i++) rates.hit(`k${i}`);
     for (let i = 0; i < 5_000; i += 7) rates.hit(`k${i}`);
