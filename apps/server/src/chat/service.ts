@@ -94,12 +94,33 @@ export function createChat(deps: ChatDeps) {
     return dialog;
   }
 
-  /** Tells everyone what changed: the message to the dialog, the metadata to operators. */
-  async function publish(message: MessageRecord): Promise<DialogRecord | null> {
+  /** Dialogs with messages published in this tick whose change the operator feed still owes. */
+  const feedDue = new Set<string>();
+
+  /**
+   * One `dialog` frame per changed dialog per tick, read once all of the tick's messages are
+   * published: a commit batch often holds several messages of one dialog, and operators need
+   * the state it ended in, not each step (SPEC §4). Read fresh, so it is never older than a
+   * handoff change published directly in the same tick.
+   */
+  async function flushFeed(): Promise<void> {
+    const ids = [...feedDue];
+    feedDue.clear();
+    // Started together so every lookup is done before the first frame goes out.
+    const dialogs = await Promise.all(ids.map((id) => store.findDialog(id)));
+    for (const dialog of dialogs) if (dialog) fanout.toFeed(dialogFrame(dialog));
+  }
+
+  /** Tells everyone what changed: the message to the dialog now, the metadata to operators. */
+  function publish(message: MessageRecord): void {
     fanout.toDialog(message.dialogId, messageFrame(message));
-    const dialog = await store.findDialog(message.dialogId);
-    if (dialog) fanout.toFeed(dialogFrame(dialog));
-    return dialog;
+    if (feedDue.size === 0) {
+      process.nextTick(() => {
+        // Nobody awaits the flush: a store closed meanwhile (shutdown) must not go unhandled.
+        flushFeed().catch((error: unknown) => deps.log.warn('chat_feed_failed', { error }));
+      });
+    }
+    feedDue.add(message.dialogId);
   }
 
   function systemInput(dialogId: string, text: string): AppendInput {
@@ -151,17 +172,15 @@ export function createChat(deps: ChatDeps) {
     });
     // A duplicate was broadcast the first time; it is never broadcast twice.
     if (result.kind === 'duplicate') return;
-    const current = await publish(message);
+    publish(message);
     // Every socket of the sender sees its own message (SPEC §4), also an operator socket that
     // writes into a dialog it did not subscribe to.
     if (!fanout.isMember(message.dialogId, member.id)) member.deliver(messageFrame(message));
-    if (
-      actor.kind === 'visitor' &&
-      current &&
-      current.handoff !== 'operator' &&
-      current.state === 'open'
-    ) {
-      deps.assistant?.visitorMessage(current, message, actor.assistantId);
+    // The dialog is read again only when an assistant may answer: the common case skips a query.
+    if (actor.kind !== 'visitor' || !deps.assistant) return;
+    const current = await store.findDialog(message.dialogId);
+    if (current && current.handoff !== 'operator' && current.state === 'open') {
+      deps.assistant.visitorMessage(current, message, actor.assistantId);
     }
   }
 
@@ -242,7 +261,7 @@ export function createChat(deps: ChatDeps) {
   /** A message by the assistant or the system, if the dialog is still in a state to take it. */
   async function post(dialogId: string, sender: 'assistant' | 'system', text: string) {
     const result = await commits.submit({ ...systemInput(dialogId, text), sender });
-    if (result.kind === 'appended') await publish(result.message);
+    if (result.kind === 'appended') publish(result.message);
   }
 
   return { send, typing, handoff, post, changeHandoff, dialogFor };

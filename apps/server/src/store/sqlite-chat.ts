@@ -105,19 +105,50 @@ export function sqliteChatStore(db: Database.Database, guard: () => void): ChatS
     return message;
   };
 
-  const appendOne = (input: AppendInput): AppendResult => {
-    const dialog = s.findDialog.get(input.dialogId) as DialogRow | undefined;
-    if (!dialog) return { kind: 'not_found' };
-    if (input.clientMsgId !== null) {
-      const { dialogId, sender, senderId, clientMsgId } = input;
-      const original = s.findByClientMsg.get(dialogId, sender, senderId, clientMsgId);
-      if (original) return { kind: 'duplicate', message: toMessage(original as MessageRow) };
-    }
-    if (dialog.state === 'closed') return { kind: 'dialog_closed' };
-    return { kind: 'appended', message: insertAfter(input, dialog.last_seq) };
-  };
+  /** A dialog's head while a batch is appended: its row as read, and what the batch added. */
+  interface BatchHead {
+    readonly row: DialogRow | undefined;
+    lastSeq: number;
+    maxTs: number;
+  }
 
-  const appendBatch = db.transaction((batch: readonly AppendInput[]) => batch.map(appendOne));
+  // Each dialog is read once per batch and its head written once at the end: the UPDATE
+  // rewrites four dialog indexes, and a batch often holds several messages of one dialog.
+  const appendBatch = db.transaction((batch: readonly AppendInput[]) => {
+    const heads = new Map<string, BatchHead>();
+    const results = batch.map((input): AppendResult => {
+      let head = heads.get(input.dialogId);
+      if (!head) {
+        const row = s.findDialog.get(input.dialogId) as DialogRow | undefined;
+        head = { row, lastSeq: row?.last_seq ?? 0, maxTs: Number.NEGATIVE_INFINITY };
+        heads.set(input.dialogId, head);
+      }
+      const { row } = head;
+      if (!row) return { kind: 'not_found' };
+      if (input.clientMsgId !== null) {
+        // Rows inserted earlier in this transaction are visible here: a repeat within one batch
+        // is a duplicate of the first, as across batches.
+        const { dialogId, sender, senderId, clientMsgId } = input;
+        const original = s.findByClientMsg.get(dialogId, sender, senderId, clientMsgId);
+        if (original) return { kind: 'duplicate', message: toMessage(original as MessageRow) };
+      }
+      if (row.state === 'closed') return { kind: 'dialog_closed' };
+      const { dialogId, id, clientMsgId, sender, senderId, text, ts } = input;
+      const seq = head.lastSeq + 1;
+      const message = { dialogId, seq, id, clientMsgId, sender, senderId, text, ts };
+      s.insertMessage.run(...messageParams(message));
+      head.lastSeq = seq;
+      head.maxTs = Math.max(head.maxTs, ts);
+      return { kind: 'appended', message };
+    });
+    // advanceDialog keeps last_message_at from moving back, so the batch's latest ts is enough.
+    for (const [id, head] of heads) {
+      if (head.row && head.lastSeq > head.row.last_seq) {
+        s.advanceDialog.run({ seq: head.lastSeq, ts: head.maxTs, id });
+      }
+    }
+    return results;
+  });
 
   const setHandoff = db.transaction(
     (dialogId: string, change: HandoffChange, system: SystemMessage): HandoffResult => {

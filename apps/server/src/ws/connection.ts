@@ -131,8 +131,30 @@ export function runConnection(
     return timer;
   }
 
+  let corked = false;
+
+  /**
+   * Corks the TCP socket under ws until the end of this tick: the frames one commit batch fans out
+   * to a socket (ack, own copy, peer messages, feed changes) then leave in one write, not one
+   * syscall each. ws corks around each frame itself; corks nest, so its uncork no longer flushes.
+   * Corked bytes count in `bufferedAmount`, so the slow-consumer bound below still sees them.
+   */
+  function corkUntilNextTick(): void {
+    if (corked) return;
+    // ws keeps the socket private; it is set before the upgrade hands ws to us.
+    const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!raw) return;
+    corked = true;
+    raw.cork();
+    process.nextTick(() => {
+      corked = false;
+      raw.uncork();
+    });
+  }
+
   function send(frame: ServerFrame): void {
     if (phase === 'closed') return;
+    corkUntilNextTick();
     // Encoded here rather than by ws: a string queued on a Node socket counts its UTF-16 length,
     // so `bufferedAmount` would under-report non-ASCII text up to threefold and the bound below
     // would not be in bytes. Still a text frame.
