@@ -34,7 +34,11 @@ export interface ChatSession {
   /** Right after `ready`: joins, then replays (`resume`) or sends the snapshot (operators). */
   start(resume: ResumePoint | undefined): Promise<void>;
   /** A chat frame; refusals are answered with `error`, never thrown. */
-  handle(frame: ClientFrame): Promise<void>;
+  /**
+   * Handles one frame; refusals are answered with `error`. For a `send`, `submitted` is called
+   * once it is queued for commit (or refused), before it is committed.
+   */
+  handle(frame: ClientFrame, submitted?: () => void): Promise<void>;
   /**
    * The socket's token was refreshed in band: an operator's `sites` and `name` may have changed.
    * Subscriptions outside the new scope are dropped at once.
@@ -131,10 +135,10 @@ export function createChatSession(
     }
   }
 
-  async function dispatch(frame: ClientFrame): Promise<void> {
+  async function dispatch(frame: ClientFrame, submitted?: () => void): Promise<void> {
     switch (frame.type) {
       case 'send':
-        return deps.chat.send(actor, { id: socketId, deliver: send }, frame);
+        return deps.chat.send(actor, { id: socketId, deliver: send }, frame, submitted);
       case 'typing':
         return deps.chat.typing(actor, { id: socketId, deliver: send }, frame);
       case 'handoff':
@@ -212,9 +216,9 @@ export function createChatSession(
         for (const change of changes) send(change);
       }
     },
-    async handle(frame) {
+    async handle(frame, submitted) {
       try {
-        await dispatch(frame);
+        await dispatch(frame, submitted);
       } catch (error) {
         if (!(error instanceof FrameRefusal)) throw error;
         const ref = refOf(frame);

@@ -135,7 +135,17 @@ export function createChat(deps: ChatDeps) {
     };
   }
 
-  async function send(actor: Actor, member: Member, frame: SendFrame): Promise<void> {
+  /**
+   * A `send`: checked, committed (with others, see the commit queue), acknowledged, published.
+   * `submitted` is called once the message is in the commit queue — from then on its place in
+   * the dialog's order is fixed — so a socket may go on with its next frame while this one commits.
+   */
+  async function send(
+    actor: Actor,
+    member: Member,
+    frame: SendFrame,
+    submitted?: () => void,
+  ): Promise<void> {
     if (actor.kind === 'visitor' && !deps.visitorRate.hit(actor.visitorId).allowed) {
       throw new FrameRefusal('rate_limited');
     }
@@ -150,7 +160,7 @@ export function createChat(deps: ChatDeps) {
     ) {
       throw new FrameRefusal('not_holder');
     }
-    const result = await commits.submit({
+    const committed = commits.submit({
       dialogId: dialog.id,
       id: deps.newId(),
       clientMsgId: frame.client_msg_id,
@@ -159,6 +169,8 @@ export function createChat(deps: ChatDeps) {
       text: frame.text,
       ts: deps.now(),
     });
+    submitted?.();
+    const result = await committed;
     if (result.kind === 'dialog_closed' || result.kind === 'not_found') {
       throw new FrameRefusal(result.kind);
     }

@@ -80,6 +80,12 @@ export interface ConnectionHandle {
 
 type Phase = 'awaiting_auth' | 'authenticating' | 'ready' | 'closed';
 
+/**
+ * `send` frames of one socket committing at once at most. The frame rate (`POSTERN_MSG_RATE`)
+ * bounds them first in practice; this bounds memory whatever the configuration.
+ */
+const MAX_PIPELINED_SENDS = 32;
+
 /** Close reason for each revocation kind a socket can be caught by. */
 function revocationReason(socket: LiveSocket, { kind, target }: Revocation): string {
   if (kind === 'site' || (kind === 'jti' && target === socket.siteJti)) {
@@ -287,6 +293,32 @@ export function runConnection(
     send({ type: 'refreshed', token_expires_at: next.expiresAt });
   }
 
+  /** `send` frames of this socket queued for commit and not finished yet. */
+  const sending = new Set<Promise<void>>();
+
+  /**
+   * Lets a `send` commit while the socket's next frames are read: the queue goes on as soon as it
+   * is in the commit queue, so sends of one socket share a transaction (group commit) instead of
+   * one each. Order holds: each is queued for commit in frame order, and the commit queue keeps
+   * that order for `seq`, acks and fan-out. Bounded, so one socket cannot queue without limit.
+   */
+  async function pipeline(session: ChatSession, frame: ClientFrame & { type: 'send' }) {
+    if (sending.size >= MAX_PIPELINED_SENDS) await Promise.race(sending);
+    let submitted = () => {};
+    const queued = new Promise<void>((resolve) => {
+      submitted = resolve;
+    });
+    const done: Promise<void> = session
+      .handle(frame, submitted)
+      .catch(fail)
+      .finally(() => {
+        submitted(); // refused before it was queued
+        sending.delete(done);
+      });
+    sending.add(done);
+    await queued;
+  }
+
   async function handle(admitted: Admitted): Promise<void> {
     const type = admitted.ok ? admitted.frame.type : admitted.type;
     if (phase === 'awaiting_auth' && type !== 'auth') {
@@ -306,6 +338,12 @@ export function runConnection(
       return;
     }
     if (phase !== 'ready') return;
+    if (frame.type === 'send' && chat) {
+      await pipeline(chat, frame);
+      return;
+    }
+    // Anything else is answered after the sends before it, as if they had run one by one.
+    while (sending.size > 0) await Promise.all(sending);
     if (frame.type === 'refresh') {
       await refresh(frame.token);
     } else if (frame.type === 'auth') {

@@ -186,6 +186,46 @@ describe('chat send > seq', () => {
   });
 });
 
+describe('chat send > one socket pipelining', () => {
+  it("commits a socket's sends together, in frame order, and answers its next other frame after them", async () => {
+    const v = await newVisitor(h);
+    const socket = await tab(h, v.visitorToken);
+    // What each commit transaction held of this dialog.
+    const batches: number[] = [];
+    const append = h.store.appendMessages.bind(h.store);
+    h.store.appendMessages = (batch) => {
+      const ours = batch.filter((input) => input.dialogId === v.dialogId).length;
+      if (ours > 0) batches.push(ours);
+      return append(batch);
+    };
+    try {
+      const sent: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const frame = sendFrame(v.dialogId, `message ${i}`);
+        sent.push(frame.client_msg_id);
+        socket.send(frame);
+      }
+      // Not a send: handled only once the twelve before it are committed.
+      socket.send({ type: 'handoff', dialog_id: v.dialogId, action: 'request' });
+      await waitFor(() => messages(socket, v.dialogId).length >= 13, 'all messages', SLOW_MS);
+      const acks = framesOf(socket, 'ack');
+      expect(acks.map((ack) => ack['client_msg_id'])).toEqual(sent);
+      expect(acks.map((ack) => ack['seq'])).toEqual(upTo(12));
+      expect(messages(socket, v.dialogId).map((m) => m['client_msg_id'] ?? null)).toEqual([
+        ...sent,
+        null,
+      ]);
+      // A socket waiting for each commit before reading its next frame would commit one by one.
+      expect(Math.max(...batches)).toBeGreaterThan(1);
+      expect(batches.reduce((sum, n) => sum + n, 0)).toBe(12);
+      const last = messages(socket, v.dialogId).at(-1);
+      expect(last).toMatchObject({ seq: 13, sender: 'system' });
+    } finally {
+      h.store.appendMessages = append;
+    }
+  });
+});
+
 /**
  * The tabs' acks together number the dialog 1..total; each tab is acked in its send order and
  * before its own copy; every tab sees the same messages in seq order, each matching its ack.
