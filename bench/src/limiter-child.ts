@@ -4,8 +4,9 @@
  *
  * `bounded`: Postern's real limiter modules from the built server — client-IP resolution behind
  * a trusted proxy (`compileTrust`, `resolveClientIp`, `clientKey`) and the three per-IP rate
- * tables a client touches (`createRateTable` for HTTP requests, WebSocket attempts and new
- * sessions, each with the default `POSTERN_LIMITER_MAX_KEYS` and limit). Each key is a distinct
+ * limits a client touches, built as the server builds them (`createRateTables` for HTTP requests,
+ * WebSocket attempts and new sessions over one store of client keys, with the default
+ * `POSTERN_LIMITER_MAX_KEYS` and limits). Each key is a distinct
  * client address forwarded by a loopback proxy, as `X-Forwarded-For` would carry it.
  *
  * `unbounded`: the same keys into plain `Map`s of the same per-key counts, the way the audited
@@ -26,12 +27,10 @@ interface RateTable {
   readonly evictions: number;
 }
 interface RateTableModule {
-  createRateTable(options: {
-    limit: number;
-    windowMs: number;
-    maxKeys: number;
-    now: () => number;
-  }): RateTable;
+  createRateTables(
+    limits: Record<string, number>,
+    options: { windowMs: number; maxKeys: number; now: () => number },
+  ): Record<string, RateTable>;
 }
 interface ClientIpModule {
   compileTrust(entries: readonly string[]): (address: string) => boolean;
@@ -79,12 +78,15 @@ async function main(): Promise<void> {
   const ip = (await import(serverModule('security/client-ip.js'))) as ClientIpModule;
   const trust = ip.compileTrust(['loopback']);
   const now = Date.now;
-  const tables =
+  const shared =
     mode === 'bounded'
-      ? TABLES.map(([, limit]) =>
-          rate.createRateTable({ limit, windowMs: 60_000, maxKeys: MAX_KEYS, now }),
-        )
+      ? rate.createRateTables(Object.fromEntries(TABLES), {
+          windowMs: 60_000,
+          maxKeys: MAX_KEYS,
+          now,
+        })
       : null;
+  const tables = shared ? TABLES.map(([name]) => shared[name] as RateTable) : null;
   const maps = mode === 'unbounded' ? TABLES.map(() => new Map<string, object>()) : null;
 
   const start = heap();

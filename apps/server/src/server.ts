@@ -36,7 +36,7 @@ import {
   createSocketSlots,
   type OpenCounter,
 } from './security/open-counters.js';
-import { createRateTable, type RateTable } from './security/rate-table.js';
+import { createRateTable, createRateTables, type RateTable } from './security/rate-table.js';
 import { loadRevocations, type Revocations } from './security/revocations.js';
 import { createTokenService, type KeySet, type TokenService } from './security/tokens.js';
 import { createRefreshTokenKit } from './sessions/refresh-tokens.js';
@@ -136,12 +136,25 @@ export async function createPosternServer(deps: ServerDeps): Promise<PosternServ
     });
   });
 
-  const rate = (limit: number, windowMs = MINUTE_WINDOW_MS) =>
-    createRateTable({ limit, windowMs, maxKeys: limits.POSTERN_LIMITER_MAX_KEYS, now });
-  const httpRate = rate(limits.POSTERN_HTTP_RATE);
-  const connRate = rate(limits.POSTERN_CONN_RATE);
-  const sessionIpRate = rate(limits.POSTERN_SESSION_RATE);
-  const sessionSiteRate = rate(limits.POSTERN_SITE_SESSION_RATE);
+  const maxKeys = limits.POSTERN_LIMITER_MAX_KEYS;
+  // The three per-IP limits share their keys: a client address is stored once, whatever it does.
+  const perIp = createRateTables(
+    {
+      http: limits.POSTERN_HTTP_RATE,
+      conn: limits.POSTERN_CONN_RATE,
+      session: limits.POSTERN_SESSION_RATE,
+    },
+    { windowMs: MINUTE_WINDOW_MS, maxKeys, now },
+  );
+  const httpRate = perIp.http;
+  const connRate = perIp.conn;
+  const sessionIpRate = perIp.session;
+  const sessionSiteRate = createRateTable({
+    limit: limits.POSTERN_SITE_SESSION_RATE,
+    windowMs: MINUTE_WINDOW_MS,
+    maxKeys,
+    now,
+  });
   const capacity = createCapacity({ limit: limits.POSTERN_MAX_SOCKETS });
   const socketCounters = {
     global: capacity,

@@ -191,7 +191,7 @@ export function markdown(results: Results): string {
     out.push(
       '| limiter flood | keys | RSS growth | heap growth | table sizes |',
       '| --- | ---: | ---: | ---: | --- |',
-      `| Postern rate tables, in process (3 per-IP tables, max ${n(100_000)} keys each) | ${n(bounded.keys)} | ${bounded.rssGrowthMb} MB | ${bounded.heapGrowthMb} MB | ${bounded.tables.map((t) => `${t.name} ${n(t.size)}`).join(', ')} |`,
+      `| Postern rate tables, in process (3 per-IP limits over one store of client keys, max ${n(100_000)} keys) | ${n(bounded.keys)} | ${bounded.rssGrowthMb} MB | ${bounded.heapGrowthMb} MB | ${bounded.tables.map((t) => `${t.name} ${n(t.size)}`).join(', ')} |`,
       `| the same loop storing nothing (its own churn) | ${n(control.keys)} | ${control.rssGrowthMb} MB | ${control.heapGrowthMb} MB | |`,
       ...(unbounded
         ? [

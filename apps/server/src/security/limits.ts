@@ -19,6 +19,7 @@ export {
 export {
   coarseRetryAfterSeconds,
   createRateTable,
+  createRateTables,
   createSocketFrameRate,
   type FrameRateOutcome,
   type RateDecision,

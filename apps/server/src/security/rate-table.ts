@@ -139,54 +139,77 @@ class SlidingWindow {
 }
 
 /**
- * The counts of a table's keys, by slot, in three columns of numbers: a key's entry in the LRU
- * holds only its slot (a small integer, stored inline), not an object with a boxed timestamp —
- * about a third less memory per key, which is what a flood of distinct addresses costs
- * (docs/benchmarks.md, "limiter"). Columns grow by doubling up to `maxKeys`, so an idle table
- * costs little.
+ * The counts of a table's keys, by slot, in columns of numbers — three per limit: a key's entry in
+ * the LRU holds only its slot (a small integer, stored inline), not an object with a boxed
+ * timestamp. Columns grow by doubling up to `maxKeys`, so an idle table costs little.
  */
 class SlotColumns {
-  #start = new Float64Array(0);
-  #current = new Float64Array(0);
-  #previous = new Float64Array(0);
+  #columns: Float64Array[];
 
-  constructor(private readonly maxKeys: number) {}
-
-  /** Makes sure `slot` exists. */
-  reserve(slot: number): void {
-    const length = this.#start.length;
-    if (slot < length) return;
-    const grown = Math.min(this.maxKeys, Math.max(1024, length * 2, slot + 1));
-    const copy = (column: Float64Array) => {
-      const bigger = new Float64Array(grown);
-      bigger.set(column);
-      return bigger;
-    };
-    this.#start = copy(this.#start);
-    this.#current = copy(this.#current);
-    this.#previous = copy(this.#previous);
+  constructor(
+    private readonly maxKeys: number,
+    limits: number,
+  ) {
+    this.#columns = Array.from({ length: limits * 3 }, () => new Float64Array(0));
   }
 
-  read(slot: number, into: WindowCounts): WindowCounts {
-    into.start = this.#start[slot] as number;
-    into.current = this.#current[slot] as number;
-    into.previous = this.#previous[slot] as number;
+  /**
+   * Makes sure `slot` exists, with every limit's window unused (start `NaN`, counts zero): a new
+   * key starts afresh under each limit, whoever held the slot before.
+   */
+  claim(slot: number): void {
+    const length = this.#columns[0]?.length ?? 0;
+    if (slot >= length) {
+      const grown = Math.min(this.maxKeys, Math.max(1024, length * 2, slot + 1));
+      this.#columns = this.#columns.map((column) => {
+        const bigger = new Float64Array(grown);
+        bigger.set(column);
+        return bigger;
+      });
+    }
+    for (const [index, column] of this.#columns.entries()) column[slot] = index % 3 === 0 ? NaN : 0;
+  }
+
+  read(limit: number, slot: number, into: WindowCounts): WindowCounts {
+    const at = limit * 3;
+    into.start = (this.#columns[at] as Float64Array)[slot] as number;
+    into.current = (this.#columns[at + 1] as Float64Array)[slot] as number;
+    into.previous = (this.#columns[at + 2] as Float64Array)[slot] as number;
     return into;
   }
 
-  write(slot: number, counts: WindowCounts): void {
-    this.#start[slot] = counts.start;
-    this.#current[slot] = counts.current;
-    this.#previous[slot] = counts.previous;
+  write(limit: number, slot: number, counts: WindowCounts): void {
+    const at = limit * 3;
+    (this.#columns[at] as Float64Array)[slot] = counts.start;
+    (this.#columns[at + 1] as Float64Array)[slot] = counts.current;
+    (this.#columns[at + 2] as Float64Array)[slot] = counts.previous;
   }
 }
 
-/** Creates a {@link RateTable}; throws a `RangeError` on a non-positive limit, window or size. */
-export function createRateTable(options: RateTableOptions): RateTable {
-  const sliding = new SlidingWindow(options.limit, options.windowMs);
+export interface SharedRateTablesOptions {
+  /** Window length in ms, the same for every limit. */
+  readonly windowMs: number;
+  /** Keys kept at most, together (`POSTERN_LIMITER_MAX_KEYS`); the least recently used is evicted. */
+  readonly maxKeys: number;
+  readonly now: () => number;
+}
+
+/**
+ * Several limits over the same keys — the per-IP limits of HTTP requests, connection attempts and
+ * new sessions — in one LRU: a key is stored once with a window per limit, not once per limit,
+ * which is most of what a flood of distinct client addresses costs (docs/benchmarks.md,
+ * "limiter"). Each view is a {@link RateTable} of its own limit; `size`, `evictions` and `clear`
+ * are those of the shared keys (a view holds at most `maxKeys` keys, as each table must).
+ */
+export function createRateTables<Name extends string>(
+  limits: Readonly<Record<Name, number>>,
+  options: SharedRateTablesOptions,
+): Record<Name, RateTable> {
+  const names = Object.keys(limits) as Name[];
+  const windows = names.map((name) => new SlidingWindow(limits[name], options.windowMs));
   const { now, maxKeys } = options;
   assertPositive('maxKeys', maxKeys, true);
-  const columns = new SlotColumns(maxKeys);
+  const columns = new SlotColumns(maxKeys, names.length);
   const free: number[] = [];
   let nextSlot = 0;
   let evictions = 0;
@@ -203,54 +226,70 @@ export function createRateTable(options: RateTableOptions): RateTable {
   // One scratch record: the sliding-window arithmetic works on it between read and write.
   const scratch: WindowCounts = { start: 0, current: 0, previous: 0 };
 
-  /** A slot for a new key: a freed one, a fresh one, or the least recently used key's. */
-  function allocate(): number {
-    if (free.length === 0 && nextSlot < maxKeys) return nextSlot++;
+  /** The slot of `key`, stored now with zero counts if it is new (evicting the oldest if full). */
+  function slotOf(key: string): number {
+    const held = cache.get(key);
+    if (held !== undefined) return held;
     // Full: evict now, so the freed slot is known before the new key is stored.
-    if (free.length === 0) cache.pop();
-    return free.pop() as number;
+    if (free.length === 0 && nextSlot >= maxKeys) cache.pop();
+    const slot = free.length > 0 ? (free.pop() as number) : nextSlot++;
+    columns.claim(slot);
+    cache.set(key, slot);
+    return slot;
   }
 
-  return {
-    hit(key, cost = 1) {
-      assertPositive('cost', cost, false);
-      const t = now();
-      let slot = cache.get(key);
-      let counts: WindowCounts;
-      if (slot === undefined) {
-        slot = allocate();
-        columns.reserve(slot);
-        cache.set(key, slot);
-        counts = Object.assign(scratch, sliding.fresh(t));
-      } else {
-        counts = columns.read(slot, scratch);
+  const view = (index: number): RateTable => {
+    const sliding = windows[index] as SlidingWindow;
+    return {
+      hit(key, cost = 1) {
+        assertPositive('cost', cost, false);
+        const t = now();
+        const slot = slotOf(key);
+        const counts = columns.read(index, slot, scratch);
+        if (Number.isNaN(counts.start)) Object.assign(counts, sliding.fresh(t));
+        else sliding.roll(counts, t);
+        counts.current += cost;
+        columns.write(index, slot, counts);
+        return sliding.decide(counts, t, cost);
+      },
+      peek(key, cost = 1) {
+        assertPositive('cost', cost, false);
+        const t = now();
+        const slot = cache.peek(key);
+        const stored =
+          slot === undefined
+            ? null
+            : columns.read(index, slot, { start: 0, current: 0, previous: 0 });
+        const counts = stored === null || Number.isNaN(stored.start) ? sliding.fresh(t) : stored;
         sliding.roll(counts, t);
-      }
-      counts.current += cost;
-      columns.write(slot, counts);
-      return sliding.decide(counts, t, cost);
-    },
-    peek(key, cost = 1) {
-      assertPositive('cost', cost, false);
-      const t = now();
-      const slot = cache.peek(key);
-      const counts = slot === undefined ? sliding.fresh(t) : columns.read(slot, { ...scratch });
-      sliding.roll(counts, t);
-      counts.current += cost;
-      return sliding.decide(counts, t, cost);
-    },
-    get size() {
-      return cache.size;
-    },
-    get evictions() {
-      return evictions;
-    },
-    clear() {
-      cache.clear();
-      free.length = 0;
-      nextSlot = 0;
-    },
+        counts.current += cost;
+        return sliding.decide(counts, t, cost);
+      },
+      get size() {
+        return cache.size;
+      },
+      get evictions() {
+        return evictions;
+      },
+      clear() {
+        cache.clear();
+        free.length = 0;
+        nextSlot = 0;
+      },
+    };
   };
+  return Object.fromEntries(names.map((name, index) => [name, view(index)])) as Record<
+    Name,
+    RateTable
+  >;
+}
+
+/** Creates a {@link RateTable}; throws a `RangeError` on a non-positive limit, window or size. */
+export function createRateTable(options: RateTableOptions): RateTable {
+  return createRateTables(
+    { table: options.limit },
+    { windowMs: options.windowMs, maxKeys: options.maxKeys, now: options.now },
+  ).table;
 }
 
 /** What one client frame means for a socket's frame rate. */

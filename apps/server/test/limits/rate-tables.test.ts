@@ -10,7 +10,8 @@ import { type Harness, rawHandshake, SHOP, startHarness } from '../support/harne
 // Every rate table the server creates, captured where it is created (see the report: a read-only
 // `PosternServer.limits` accessor would make this mock unnecessary).
 const captured = vi.hoisted(() => ({
-  tables: [] as { options: RateTableOptions; table: RateTable }[],
+  /** `shared`: the group of views whose keys are one store (`null` for a table of its own). */
+  tables: [] as { options: RateTableOptions; table: RateTable; shared: string | null }[],
 }));
 vi.mock(import('../../src/security/rate-table.js'), async (importOriginal) => {
   const actual = await importOriginal();
@@ -18,8 +19,18 @@ vi.mock(import('../../src/security/rate-table.js'), async (importOriginal) => {
     ...actual,
     createRateTable: (options: RateTableOptions) => {
       const table = actual.createRateTable(options);
-      captured.tables.push({ options, table });
+      captured.tables.push({ options, table, shared: null });
       return table;
+    },
+    // Views over shared keys (the per-IP limits): each is a table of its own limit.
+    createRateTables: (limits, options) => {
+      const views = actual.createRateTables(limits, options);
+      const group = Object.keys(limits).join('+');
+      for (const [name, table] of Object.entries(views) as [string, RateTable][]) {
+        const limit = limits[name as keyof typeof limits] as number;
+        captured.tables.push({ options: { ...options, limit }, table, shared: group });
+      }
+      return views;
     },
   };
 });
@@ -47,15 +58,21 @@ describe('rate tables', () => {
     // HTTP per IP, connection attempts per IP, sessions per IP, sessions per site (at least).
     expect(tables.length).toBeGreaterThanOrEqual(4);
     const max = DEFAULTS.POSTERN_LIMITER_MAX_KEYS;
-    for (const { options, table } of tables) {
+    for (const [index, { options, table }] of tables.entries()) {
       expect(options.maxKeys).toBe(max);
-      for (let i = 0; i < 200_000; i++) table.hit(`flood-${i}`);
+      // Keys of its own for each table: views over shared keys must each stay bounded too.
+      for (let i = 0; i < 200_000; i++) table.hit(`flood-${index}-${i}`);
       expect(table.size).toBe(max);
-      expect(table.evictions).toBe(200_000 - max);
       // The most recent keys are the ones kept; the oldest were evicted (counted afresh).
-      expect(table.peek('flood-199999').count).toBe(2);
-      expect(table.peek('flood-0').count).toBe(1);
+      expect(table.peek(`flood-${index}-199999`).count).toBe(2);
+      expect(table.peek(`flood-${index}-0`).count).toBe(1);
     }
+    // The per-IP limits share one store of client keys.
+    expect(tables.filter((t) => t.shared !== null).map((t) => t.shared)).toEqual([
+      'http+conn+session',
+      'http+conn+session',
+      'http+conn+session',
+    ]);
   }, 20_000);
 
   it('stays at its max when driven through the real HTTP and upgrade paths via X-Forwarded-For', async () => {
@@ -108,6 +125,9 @@ describe('rate tables', () => {
     const driven = tables.filter(({ table }) => table.size > 0);
     expect(driven).toHaveLength(4);
     for (const { table } of driven) expect(table.size).toBe(max);
+    // 500 distinct client addresses went through the three per-IP limits, which keep the newest
+    // 100 of them together; every other table kept its own newest 100 keys.
+    for (const { table } of driven) expect(table.evictions).toBeGreaterThan(0);
   }, 20_000);
 
   it('answers an HTTP flood with 429 {"error":"rate_limited"} and a coarse Retry-After', async () => {

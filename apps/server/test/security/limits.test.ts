@@ -7,6 +7,7 @@ import {
   createCapacity,
   createOpenCounter,
   createRateTable,
+  createRateTables,
   createSocketFrameRate,
   createSocketSlots,
 } from '../../src/security/limits.js';
@@ -36,6 +37,54 @@ function heapAfterGc(): number {
   gc();
   return process.memoryUsage().heapUsed;
 }
+
+describe('createRateTables (limits over shared keys)', () => {
+  function perIp(maxKeys = 100) {
+    const clock = fakeClock();
+    const views = createRateTables(
+      { http: 3, conn: 1 },
+      { windowMs: MINUTE, maxKeys, now: clock.now },
+    );
+    return { clock, ...views };
+  }
+
+  it('counts each limit on its own, for a key stored once', () => {
+    const { http, conn } = perIp();
+    for (let i = 0; i < 3; i++) expect(http.hit('ip').allowed).toBe(true);
+    expect(http.hit('ip').allowed).toBe(false);
+    // The same key under the other limit starts from zero, and has its own limit.
+    expect(conn.hit('ip')).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+    expect(conn.hit('ip').allowed).toBe(false);
+    expect(http.size).toBe(1);
+    expect(conn.size).toBe(1);
+  });
+
+  it('evicts a key under every limit at once, and a key reusing its place starts afresh', () => {
+    const { http, conn } = perIp(2);
+    for (let i = 0; i < 5; i++) {
+      http.hit('a');
+      conn.hit('a');
+    }
+    http.hit('b');
+    conn.hit('c'); // `a` is the least recently used of the shared keys
+    expect(http.evictions).toBe(1);
+    expect(conn.evictions).toBe(1);
+    expect(http.peek('a').count).toBe(1);
+    expect(conn.peek('a').count).toBe(1);
+    // `c` took `a`'s place: nothing of `a` under either limit.
+    expect(http.hit('c')).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+    expect(conn.peek('c').count).toBe(2);
+  });
+
+  it("rolls each limit's window from the first event under it, whenever the key was stored", () => {
+    const { clock, http, conn } = perIp();
+    http.hit('ip');
+    clock.set(3 * MINUTE + 30_000);
+    // First event under `conn`, minutes after the key was stored: a fresh window.
+    expect(conn.hit('ip')).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+    expect(http.hit('ip').count).toBe(1); // the old window is long gone
+  });
+});
 
 describe('createRateTable', () => {
   it('allows exactly `limit` events in a window and refuses the next', () => {
