@@ -96,12 +96,18 @@ export function sqliteChatStore(db: Database.Database, guard: () => void): ChatS
     return row ? toDialog(row) : null;
   };
 
+  /** Stores `input` as message `seq` of its dialog; moving the dialog's head is the caller's. */
+  const insertAt = (input: AppendInput, seq: number): MessageRecord => {
+    const { dialogId, id, clientMsgId, sender, senderId, text, ts } = input;
+    const message = { dialogId, seq, id, clientMsgId, sender, senderId, text, ts };
+    s.insertMessage.run(...messageParams(message));
+    return message;
+  };
+
   /** Stores `input` as the message after `lastSeq` of its (open, existing) dialog. */
   const insertAfter = (input: AppendInput, lastSeq: number): MessageRecord => {
-    const { dialogId, id, clientMsgId, sender, senderId, text, ts } = input;
-    const message = { dialogId, seq: lastSeq + 1, id, clientMsgId, sender, senderId, text, ts };
-    s.insertMessage.run(...messageParams(message));
-    s.advanceDialog.run({ seq: message.seq, ts, id: dialogId });
+    const message = insertAt(input, lastSeq + 1);
+    s.advanceDialog.run({ seq: message.seq, ts: message.ts, id: message.dialogId });
     return message;
   };
 
@@ -133,12 +139,9 @@ export function sqliteChatStore(db: Database.Database, guard: () => void): ChatS
         if (original) return { kind: 'duplicate', message: toMessage(original as MessageRow) };
       }
       if (row.state === 'closed') return { kind: 'dialog_closed' };
-      const { dialogId, id, clientMsgId, sender, senderId, text, ts } = input;
-      const seq = head.lastSeq + 1;
-      const message = { dialogId, seq, id, clientMsgId, sender, senderId, text, ts };
-      s.insertMessage.run(...messageParams(message));
-      head.lastSeq = seq;
-      head.maxTs = Math.max(head.maxTs, ts);
+      const message = insertAt(input, head.lastSeq + 1);
+      head.lastSeq = message.seq;
+      head.maxTs = Math.max(head.maxTs, message.ts);
       return { kind: 'appended', message };
     });
     // advanceDialog keeps last_message_at from moving back, so the batch's latest ts is enough.

@@ -381,8 +381,8 @@ export function runConnection(
     msgRate: deps.msgRate,
     msgRateWindowMs: deps.msgRateWindowMs,
     now: deps.now,
-    close: (code, reason) => close(code, reason),
-    send: (frame) => send(frame),
+    close,
+    send,
   });
 
   function receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
