@@ -2,6 +2,7 @@
 // keeps the server's sockets open while it answers nothing, so no close ever reaches the widget:
 // only its heartbeat can tell. The server pings every second here, so the widget's deadline is
 // 1 s + 10 s of silence, run forward on the page clock. After SIGCONT the widget recovers alone.
+import { HEARTBEAT_GRACE_MS } from '@postern/protocol';
 import { expect, test } from '../postern-fixtures.js';
 import { refusedSocket } from '../rig/browser-noise.js';
 import {
@@ -16,8 +17,6 @@ import {
 import { watchTraffic } from '../rig/traffic.js';
 
 const PING_INTERVAL_MS = 1_000;
-/** The widget's allowance for a silent socket after the last frame (SDK README "Heartbeat"). */
-const HEARTBEAT_GRACE_MS = 10_000;
 
 test('a frozen server is detected by the heartbeat and the widget recovers after SIGCONT', async ({
   page,

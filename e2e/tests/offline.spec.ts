@@ -3,6 +3,7 @@
 // arrives — so the widget learns of it from its heartbeat deadline (`ping_interval_ms` + 10 s,
 // run forward on the page clock). It then says it is offline and how many messages wait, keeps
 // them, and sends them when the network returns: the `online` event cuts the backoff short.
+import { HEARTBEAT_GRACE_MS } from '@postern/protocol';
 import { expect, test } from '../postern-fixtures.js';
 import { refusedSocket } from '../rig/browser-noise.js';
 import {
@@ -15,9 +16,6 @@ import {
   widgetEvents,
 } from '../rig/shop-page.js';
 import { watchTraffic } from '../rig/traffic.js';
-
-/** The widget's allowance for a silent socket after the last frame (SDK README "Heartbeat"). */
-const HEARTBEAT_GRACE_MS = 10_000;
 
 test('offline and back: the UI shows offline with the waiting count, then the queue flushes', async ({
   page,
