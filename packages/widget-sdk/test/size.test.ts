@@ -3,7 +3,7 @@
  * `scripts/size.mjs` for how each bundle is made and the README's "Size" section for the numbers.
  *
  * The issue asks for a headless core of at most 6 KB and a widget.js of at most 15 KB. widget.js
- * meets its budget. The core does not: 8,531 B with the cross-tab refresh ledger (from 10,949 B
+ * meets its budget. The core does not: 8,463 B with the cross-tab refresh ledger (from 10,949 B
  * at first), and the README says why — the client's own code and the protocol code it needs are
  * about 7 KB without reconnecting-websocket. Its budget below is that size with a little room, so
  * growth fails here.
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /** Not the issue's 6,144 B (not met); the best reached, see above. */
-const CORE_BUDGET_BYTES = 8_580;
+const CORE_BUDGET_BYTES = 8_510;
 /** The issue's budget: 15 KB. */
 const WIDGET_BUDGET_BYTES = 15 * 1024;
 
