@@ -45,8 +45,6 @@ test('the widget showing messages has no serious or critical violation (English,
   postern,
   consoleErrors,
 }, testInfo) => {
-  // Bug: packages/widget-sdk/src/ui/view.ts renders the log as <ol role="log"> with <li> bubbles
-  // (message-log.ts), so each bubble is a listitem outside a list (axe `listitem`, serious).
   consoleErrors.allow(refusedSocket(postern));
   const english = await conversation(page, origins, postern);
   const report = await axeReport(page, testInfo, 'widget-en', WIDGET);

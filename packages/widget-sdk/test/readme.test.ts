@@ -5,6 +5,7 @@ import { PosternClient } from '../src/client/client.js';
 import type { PosternErrorCode } from '../src/client/errors.js';
 import type { PosternClientOptions, PosternEvents } from '../src/client/types.js';
 import { EMBED_COMMANDS, EMBED_EVENTS } from '../src/commands.js';
+import * as sdk from '../src/index.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -102,6 +103,15 @@ describe('SDK README', () => {
         rows.some((row) => row.includes(`\`${code}\``)),
         code,
       ).toBe(true);
+    }
+  });
+
+  it('documents every value the package exports', () => {
+    const names = Object.keys(sdk);
+    expect(names).toContain('PosternClient');
+    const documented = readme.slice(0, readme.indexOf('\n## Behaviour'));
+    for (const name of names) {
+      expect(documented, name).toMatch(new RegExp(`\`${name}(\`|\\()`));
     }
   });
 

@@ -93,16 +93,23 @@ export class PosternClient {
     let authResumed: string | undefined;
     let lastResumeAt = -Infinity;
     let handoffWanted = false;
+    // A liveness probe's `resume` is outstanding: its `resumed` is not a catch-up to report
+    // unless it found a gap.
+    let probing = false;
 
-    /** Asks for everything after the last `seq` held; `false` when it could not be sent. */
-    const resume = (): boolean => {
+    /**
+     * Asks for everything after the last `seq` held; `false` when it could not be sent. A `probe`
+     * (is the socket alive?) reports no `resynced` when nothing was missed.
+     */
+    const resume = (probe?: boolean): boolean => {
       const point = sync.point();
       const at = now();
       // The server refuses a second `resume` within 5 s on one socket.
       if (!point || at - lastResumeAt < RESUME_MIN_INTERVAL_MS) return false;
       if (!connection.write({ type: 'resume', ...point })) return false;
       lastResumeAt = at;
-      sync.begin();
+      if (probe) probing = true;
+      else sync.begin();
       return true;
     };
 
@@ -138,7 +145,12 @@ export class PosternClient {
       // Resumed in `auth`: the replay and `resumed` follow. A dialog this client has not seen
       // with messages in it (a returning visitor, a new page): ask for them.
       if (resumed) sync.begin();
-      else if (lastSeq > sync.lastSeq) resume();
+      else {
+        // The server counts an `auth` resume only for the dialog it names: this socket has not
+        // resumed yet, whatever the last one did.
+        lastResumeAt = -Infinity;
+        if (lastSeq > sync.lastSeq) resume();
+      }
       flush();
     };
 
@@ -183,9 +195,12 @@ export class PosternClient {
           if (ours) events.emit(type, event as never);
           return;
         }
-        case 'resumed':
-          if (ours) sync.resumed(frame.gap, frame.head_seq);
+        case 'resumed': {
+          const quiet = probing && !frame.gap;
+          probing = false;
+          if (ours && !quiet) sync.resumed(frame.gap, frame.head_seq);
           return;
+        }
         case 'error': {
           // `ref` names one of our messages (a refused `send`), or else a dialog.
           const { code, ref } = frame;
@@ -218,12 +233,18 @@ export class PosternClient {
         },
         frame: dispatch,
         ended(reset) {
+          probing = false;
           outbox.requeue();
           if (reset) sync.reset();
           else sync.interrupt();
         },
-        state: (change) => events.emit('state', change),
-        probe: resume,
+        state(change) {
+          // Offline, this is the beat that remains (each failed attempt): a message past its
+          // 24 h fails here rather than waiting in the outbox for the next connection.
+          outbox.due(now());
+          events.emit('state', change);
+        },
+        probe: () => resume(true),
         report: events.report,
       },
     );

@@ -97,6 +97,9 @@ export interface PosternClientOptions {
   readonly uuid?: () => string;
   /** Default `navigator.locks` where it exists; `null` to exchange refresh tokens unlocked. */
   readonly locks?: LockManagerLike | null;
-  /** Default: `online`, `visibilitychange` and `pageshow` of the browser page; `null` for none. */
+  /**
+   * Default: `online`, `offline`, `visibilitychange` and `pageshow` of the browser page; `null`
+   * for none.
+   */
   readonly page?: PageSignals | null;
 }

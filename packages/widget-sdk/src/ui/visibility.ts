@@ -43,7 +43,8 @@ export function hasStoredSession(
 /**
  * Disconnects `client` once the page has stayed hidden for `graceMs`, and connects it again when
  * the page shows. A client that is stopped (a policy stop) or already disconnected is left as it
- * is. Returns the function that stops watching.
+ * is; one still connecting (perhaps waiting out a backoff) is looked at again `graceMs` later.
+ * Returns the function that stops watching.
  */
 export function disconnectWhileHidden(
   client: Connectable,
@@ -53,16 +54,20 @@ export function disconnectWhileHidden(
 ): () => void {
   let timer: unknown = null;
   let away = false;
+  const leave = () => {
+    timer = null;
+    // Waiting out a backoff or a server's retry hint: a disconnect now and a connect on showing
+    // would skip the wait and reset the attempt count (4008's cap of 8). Look again later.
+    if (client.state === 'connecting') timer = clock.setTimeout(leave, graceMs);
+    if (client.state !== 'connected') return;
+    away = true;
+    client.disconnect();
+  };
   const changed = () => {
     if (timer !== null) clock.clearTimeout(timer);
     timer = null;
     if (visibility.hidden) {
-      timer = clock.setTimeout(() => {
-        timer = null;
-        if (client.state !== 'connecting' && client.state !== 'connected') return;
-        away = true;
-        client.disconnect();
-      }, graceMs);
+      timer = clock.setTimeout(leave, graceMs);
     } else if (away) {
       away = false;
       client.connect();

@@ -165,6 +165,25 @@ describe('PosternClient outbox', () => {
     h.client.disconnect();
   });
 
+  it('fails a message as expired after 24 h without a connection, while attempts keep failing', async () => {
+    const h = createHarness();
+    (await h.connected()).serverClose(1011);
+    const id = h.client.send('still there?');
+    await h.wait(30_000);
+    h.latest().serverClose(1011);
+    expect(h.client.pending.map((entry) => entry.status)).toEqual(['queued']);
+    h.clock.jump(OUTBOX_MAX_AGE_MS); // a day offline (or asleep)
+    await h.wait(30_000);
+    h.latest().serverClose(1011);
+    expect(h.events.outbox.map((entry) => `${entry.id}:${entry.status}`)).toEqual([
+      `${id}:queued`,
+      `${id}:failed`,
+    ]);
+    expect(h.events.outbox.at(-1)?.reason).toBe('expired');
+    expect(h.client.pending).toEqual([]);
+    h.client.disconnect();
+  });
+
   it('shows each message once, however often it arrives', async () => {
     const h = createHarness();
     const socket = await h.connected();

@@ -121,6 +121,55 @@ describe('PosternClient resume', () => {
     h.client.disconnect();
   });
 
+  it('asks for the earlier messages of another dialog named by ready right after an auth resume', async () => {
+    const h = createHarness();
+    const first = await h.connected();
+    first.receive(message(1));
+    first.serverClose(1011);
+    await h.wait(250);
+    // `auth` resumed dialog_1, but the server counts that only for the dialog it names.
+    const second = await h.accept({ dialog_id: 'dialog_2', last_seq: 2 });
+    expect(second.framesOf('auth')[0]).toMatchObject({ resume: { dialog_id: DIALOG } });
+    expect(second.framesOf('resume')).toEqual([
+      { type: 'resume', dialog_id: 'dialog_2', after_seq: 0 },
+    ]);
+    for (const seq of [1, 2]) {
+      second.receive(message(seq, { dialog_id: 'dialog_2', id: `other_${seq}` }));
+    }
+    second.receive({
+      type: 'resumed',
+      dialog_id: 'dialog_2',
+      replayed: 2,
+      gap: false,
+      head_seq: 2,
+    });
+    expect(h.events.message.map((m) => m.id)).toEqual(['msg_1', 'other_1', 'other_2']);
+    expect(h.events.resynced).toEqual([{ replayed: 2, gap: false }]);
+    h.client.disconnect();
+  });
+
+  it('reports no resynced for a liveness probe that found nothing missed, and one when it found a gap', async () => {
+    const h = createHarness();
+    const socket = await h.connected();
+    socket.receive(message(1));
+    for (const signal of ['online', 'visible'] as const) {
+      h.clock.advance(6_000); // past the server's 5 s resume spacing
+      h.page.emit(signal);
+      socket.receive({ type: 'resumed', dialog_id: DIALOG, replayed: 0, gap: false, head_seq: 1 });
+    }
+    expect(socket.framesOf('resume')).toHaveLength(2);
+    expect(h.events.resynced).toEqual([]);
+    // A probe that finds messages missed beyond the replay window pages them and says so.
+    h.clock.advance(6_000);
+    h.page.emit('online');
+    serveHistory(h, 3);
+    socket.receive({ type: 'resumed', dialog_id: DIALOG, replayed: 0, gap: true, head_seq: 3 });
+    await settle(6);
+    expect(h.events.message.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(h.events.resynced).toEqual([{ replayed: 2, gap: true }]);
+    h.client.disconnect();
+  });
+
   it('reports a failed backfill as an error, without resynced, and tries again on the next jump', async () => {
     const h = createHarness();
     const socket = await h.connected();

@@ -139,6 +139,53 @@ describe('disconnectWhileHidden', () => {
     expect(h.sockets).toHaveLength(1);
   });
 
+  it('leaves a client waiting out a retry hint alone: hiding the page is no way around the wait', async () => {
+    const h = createHarness();
+    const page = new FakeVisibility();
+    disconnectWhileHidden(h.client, page, h.clock, GRACE);
+    (await h.connected()).serverClose(4008, 'retry=300');
+    const closed = lastDisconnect(h);
+    expect(closed).toMatchObject({ code: 4008, attempt: 1 });
+    const delay = closed?.nextRetryMs ?? 0;
+    expect(delay).toBeGreaterThanOrEqual(300_000);
+
+    page.set(true);
+    await h.wait(GRACE * 2);
+    expect(h.client.state).toBe('connecting');
+    page.set(false);
+    await h.wait(0);
+    // Neither a disconnect nor a fresh connect: the same wait, the same attempt count.
+    expect(h.sockets).toHaveLength(1);
+    expect(h.events.state.filter((change) => change.state === 'disconnected')).toEqual([]);
+    await h.wait(delay - GRACE * 2 - 1);
+    expect(h.sockets).toHaveLength(1);
+    await h.wait(1);
+    expect(h.sockets).toHaveLength(2);
+    (await h.accept()).serverClose(4008);
+    expect(lastDisconnect(h)).toMatchObject({ code: 4008, attempt: 2 });
+    h.client.disconnect();
+  });
+
+  it('disconnects a client that got its connection back while the page was hidden, a grace later', async () => {
+    const h = createHarness();
+    const page = new FakeVisibility();
+    disconnectWhileHidden(h.client, page, h.clock, GRACE);
+    (await h.connected()).serverClose(1013, 'retry=30');
+    page.set(true);
+    await h.wait(GRACE);
+    expect(h.client.state).toBe('connecting');
+    await h.wait(30_000);
+    await h.accept();
+    expect(h.client.state).toBe('connected');
+    await h.wait(GRACE - 10_000);
+    expect(h.client.state).toBe('disconnected');
+    expect(lastDisconnect(h)).toMatchObject({ code: 1000, source: 'client' });
+    page.set(false);
+    await h.accept({ last_seq: 0 });
+    expect(h.client.state).toBe('connected');
+    h.client.disconnect();
+  });
+
   it('does not connect a client the application disconnected itself', async () => {
     const h = createHarness();
     const page = new FakeVisibility();
