@@ -58,7 +58,7 @@ function socketFrom(address: string): WebSocketConstructor {
       this.on('error', () => undefined);
     }
   }
-  return PageSocket as unknown as WebSocketConstructor;
+  return PageSocket;
 }
 
 interface Tracked {

@@ -45,7 +45,11 @@ export type { Resynced } from './client/resume.js';
 export type { FetchLike, LockManagerLike } from './client/session.js';
 export type { StorageChoice, StorageLike } from './client/storage.js';
 export type { GetToken } from './client/tokens.js';
-export { CONNECT_TIMEOUT_MS, type WebSocketConstructor } from './client/transport.js';
+export {
+  CONNECT_TIMEOUT_MS,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './client/transport.js';
 export type {
   ConnectionState,
   DisconnectInfo,

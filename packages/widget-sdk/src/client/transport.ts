@@ -23,8 +23,28 @@ import ReconnectingWebSocket from 'reconnecting-websocket';
 /** How long a socket may stay CONNECTING before the attempt counts as failed. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-/** A WebSocket constructor, like the global `WebSocket`. */
-export type WebSocketConstructor = new (url: string) => WebSocket;
+/**
+ * What the client touches of a socket: the global `WebSocket` has it (browsers, Node 22+), and so
+ * has the class of the `ws` package (Node 20, see the README).
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: SocketEventType, listener: SocketListener): void;
+  removeEventListener(type: SocketEventType, listener: SocketListener): void;
+}
+
+type SocketEventType = 'open' | 'message' | 'close' | 'error';
+// biome-ignore lint/suspicious/noExplicitAny: each implementation has its own event classes (the DOM's, ws's); the transport reads only `code`, `reason` and `data` of them
+type SocketListener = (event: any) => void;
+
+/** A WebSocket constructor, like the global `WebSocket` or `ws`'s `WebSocket`. */
+export interface WebSocketConstructor {
+  new (url: string): WebSocketLike;
+  /** 2 on every WebSocket class; reconnecting-websocket refuses a class without it. */
+  readonly CLOSING: number;
+}
 
 export interface TransportHandlers {
   /** Awaited before every attempt; resolves with the URL to open. Must never reject. */
