@@ -37,18 +37,33 @@ export interface ShopOptions {
   readonly locale?: string;
   /** `data-storage` of the script tag. */
   readonly storage?: 'local' | 'session' | 'memory';
+  /** `data-color` of the script tag. */
+  readonly color?: string;
+  /** `data-position` of the script tag. */
+  readonly position?: string;
+  /** `data-server` of the script tag. */
+  readonly server?: string;
+  /**
+   * Where the script tag loads widget.js from (default `/widget.js` of the Postern server as
+   * {@link CHAT}); `script-src` also allows its origin.
+   */
+  readonly scriptSrc?: string;
   /** The page's own stylesheet, served at `/shop.css` (then `style-src` also allows `'self'`). */
   readonly stylesheet?: string;
   /** The page body above the widget; plain markup, no scripts. */
   readonly body?: string;
 }
 
-/** The host CSP of SPEC §7 with W = the Postern server, plus Trusted Types. */
-export function hostCsp(server: PosternServer, ownStyles = false): string {
+/**
+ * The host CSP of SPEC §7 with W = the Postern server, plus Trusted Types. `scriptOrigin` is where
+ * widget.js comes from when that is not W.
+ */
+export function hostCsp(server: PosternServer, ownStyles = false, scriptOrigin?: string): string {
   const w = server.origin(CHAT);
+  const scripts = scriptOrigin && scriptOrigin !== w ? `${w} ${scriptOrigin}` : w;
   return [
     "default-src 'none'",
-    `script-src 'nonce-${NONCE}' ${w}`,
+    `script-src 'nonce-${NONCE}' ${scripts}`,
     `connect-src ${w} ws://${CHAT}:${server.port}`,
     `style-src ${ownStyles ? "'self' " : ''}${w}`,
     `img-src ${w} data:`,
@@ -70,6 +85,9 @@ export function serveShop(
     'site-token': options.siteToken,
     locale: options.locale,
     storage: options.storage,
+    color: options.color,
+    position: options.position,
+    server: options.server,
   })
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => ` data-${name}="${value}"`)
@@ -78,8 +96,13 @@ export function serveShop(
   if (options.stylesheet) {
     origins.serve(host, '/shop.css', options.stylesheet, { 'content-type': 'text/css' });
   }
+  const src = options.scriptSrc ?? `${server.origin(CHAT)}/widget.js`;
   const headers: OutgoingHttpHeaders = {
-    'content-security-policy': hostCsp(server, options.stylesheet !== undefined),
+    'content-security-policy': hostCsp(
+      server,
+      options.stylesheet !== undefined,
+      new URL(src).origin,
+    ),
   };
   origins.page(
     host,
@@ -93,7 +116,7 @@ export function serveShop(
   </head>
   <body>
     ${options.body ?? '<main><h1>Lamps</h1><p>Brass, glass and paper lamps.</p></main>'}
-    <script async src="${server.origin(CHAT)}/widget.js"${data}></script>
+    <script async src="${src}"${data}></script>
   </body>
 </html>
 `,

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PROBE_TIMEOUT_MS } from '../../src/client/connection.js';
 import { createLiveness } from '../../src/client/heartbeat.js';
-import { FakeClock } from './fakes.js';
+import { FakeClock, settle } from './fakes.js';
 import { createHarness, lastDisconnect } from './harness.js';
 
 describe('Liveness', () => {
@@ -121,10 +121,36 @@ describe('PosternClient heartbeat', () => {
     h.client.disconnect();
   });
 
-  it('ignores offline while not connected', async () => {
+  it('ignores offline while not connected: the opening socket is kept and goes on to connect', async () => {
     const h = createHarness();
+    h.client.connect();
+    await settle();
+    const socket = h.latest();
     h.page.emit('offline');
-    expect(h.client.state).not.toBe('stopped');
+    expect(h.client.state).toBe('connecting');
+    expect(h.events.state.filter((change) => change.disconnect)).toEqual([]);
+    expect(socket.closedWith).toBeNull();
+    socket.open();
+    expect(socket.frames()).toEqual([{ type: 'auth', token: 'visitor-token-1' }]);
+    socket.receive(h.ready());
+    expect(h.client.state).toBe('connected');
+    expect(h.sockets).toEqual([socket]);
+    h.client.disconnect();
+  });
+
+  it('ignores offline while waiting out a retry: the wait is neither cut short nor restarted', async () => {
+    const h = createHarness();
+    const socket = await h.connected();
+    socket.fail(); // a plain backoff, which `online` or `visible` would cut short
+    expect(lastDisconnect(h)).toMatchObject({ source: 'transport', attempt: 1, nextRetryMs: 250 });
+    await h.wait(100);
+    h.page.emit('offline');
+    expect(h.client.state).toBe('connecting');
+    expect(h.events.state.filter((change) => change.disconnect)).toHaveLength(1);
+    await h.wait(149);
+    expect(h.sockets).toHaveLength(1);
+    await h.wait(1);
+    expect(h.sockets).toHaveLength(2);
     h.client.disconnect();
   });
 
