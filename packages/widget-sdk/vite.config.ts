@@ -66,21 +66,21 @@ const UNUSED_SOCKET_MEMBERS = {
  * Statements that serve only members Postern never uses: the `on…` handler properties (it uses
  * `addEventListener`) and their calls, and the `binaryType` copied onto each socket (Postern's
  * frames are text, and a binary frame is refused whatever its type). Doc comments above removed
- * properties stay. Each must be found exactly this many times.
+ * properties stay. Each must be found exactly once.
  */
-const UNUSED_STATEMENTS: Readonly<Record<string, number>> = {
-  '\n    public onclose: ((event: Events.CloseEvent) => void) | null = null;': 1,
-  '\n    public onerror: ((event: Events.ErrorEvent) => void) | null = null;': 1,
-  '\n    public onmessage: ((event: MessageEvent) => void) | null = null;': 1,
-  '\n    public onopen: ((event: Event) => void) | null = null;': 1,
-  "\n    private _binaryType: BinaryType = 'blob';": 1,
-  '\n        this._ws!.binaryType = this._binaryType;': 1,
-  '\n                this._ws!.binaryType = this._binaryType;': 1,
-  '\n        if (this.onopen) {\n            this.onopen(event);\n        }': 1,
-  '\n        if (this.onmessage) {\n            this.onmessage(event);\n        }': 1,
-  '\n        if (this.onerror) {\n            this.onerror(event);\n        }': 1,
-  '\n        if (this.onclose) {\n            this.onclose(event);\n        }': 1,
-};
+const UNUSED_STATEMENTS: readonly string[] = [
+  '\n    public onclose: ((event: Events.CloseEvent) => void) | null = null;',
+  '\n    public onerror: ((event: Events.ErrorEvent) => void) | null = null;',
+  '\n    public onmessage: ((event: MessageEvent) => void) | null = null;',
+  '\n    public onopen: ((event: Event) => void) | null = null;',
+  "\n    private _binaryType: BinaryType = 'blob';",
+  '\n        this._ws!.binaryType = this._binaryType;',
+  '\n                this._ws!.binaryType = this._binaryType;',
+  '\n        if (this.onopen) {\n            this.onopen(event);\n        }',
+  '\n        if (this.onmessage) {\n            this.onmessage(event);\n        }',
+  '\n        if (this.onerror) {\n            this.onerror(event);\n        }',
+  '\n        if (this.onclose) {\n            this.onclose(event);\n        }',
+];
 
 /** Removes {@link UNUSED_SOCKET_MEMBERS} and {@link UNUSED_STATEMENTS} from reconnecting-websocket. */
 export function trimReconnectingWebSocket(): Plugin {
@@ -103,14 +103,12 @@ export function trimReconnectingWebSocket(): Plugin {
         }
         trimmed = trimmed.replace(member, '');
       }
-      for (const [statement, expected] of Object.entries(UNUSED_STATEMENTS)) {
+      for (const statement of UNUSED_STATEMENTS) {
         const found = trimmed.split(statement).length - 1;
-        if (found !== expected) {
-          this.error(
-            `reconnecting-websocket: expected ${expected} of ${statement.trim()}, found ${found}`,
-          );
+        if (found !== 1) {
+          this.error(`reconnecting-websocket: expected 1 of ${statement.trim()}, found ${found}`);
         }
-        trimmed = trimmed.replaceAll(statement, '');
+        trimmed = trimmed.replace(statement, '');
       }
       return { code: trimmed, map: null };
     },
